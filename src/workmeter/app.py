@@ -1,0 +1,43 @@
+"""Composition root: build services from settings, pick the store once.
+
+``Workmeter.open(path)`` is the one place that knows the concrete database.
+Services are created lazily so a command only pays for what it uses.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from workmeter.store.duckdb import Database
+
+
+class Workmeter:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: str | Path, **db_options: Any) -> Workmeter:
+        return cls(Database(path, **db_options))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Workmeter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def ledger(self) -> Any:
+        from workmeter.ledger.ingest import Ledger
+
+        return Ledger(self.db)
+
+    @cached_property
+    def keys(self) -> Any:
+        from workmeter.control.keys import KeyStore
+
+        return KeyStore(self.db)

@@ -1,0 +1,124 @@
+"""Shared CLI plumbing: state, output (tables or JSON), and the one error mapping."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workmeter.core.errors import NotFound, WorkmeterError
+
+err_console = Console(stderr=True)
+console = Console()
+
+#: Exit codes: 0 ok, 1 program/storage error, 2 usage error, 3 unpriced (quotes), 4 not found.
+EXIT_CODES: dict[type[WorkmeterError], int] = {NotFound: 4}
+
+
+@dataclass
+class State:
+    db: Path
+    json: bool = False
+    _app: Any = field(default=None, repr=False)
+
+    def app(self) -> Any:
+        """The composition root for this invocation (opened once)."""
+        if self._app is None:
+            from workmeter.app import Workmeter
+
+            self._app = Workmeter.open(self.db)
+        return self._app
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def want_json(ctx: typer.Context, local: bool = False) -> bool:
+    return local or state(ctx).json
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(orjson.dumps(obj, default=_default, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _default(obj: Any) -> Any:
+    from decimal import Decimal
+
+    from workmeter.core.money import fmt
+
+    if isinstance(obj, Decimal):
+        return fmt(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, title: str | None = None) -> None:
+    if not rows:
+        console.print("[dim](no rows)[/dim]")
+        return
+    cols = list(columns or rows[0].keys())
+    table = Table(title=title, show_lines=False)
+    for col in cols:
+        numeric = all(_is_num(r.get(col)) for r in rows[:50])
+        table.add_column(col, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(_default_str(row.get(c))) for c in cols))
+    console.print(table)
+
+
+def _is_num(value: Any) -> bool:
+    from decimal import Decimal
+
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        try:
+            Decimal(value)
+            return True
+        except Exception:
+            return False
+    return value is None
+
+
+def _default_str(value: Any) -> Any:
+    from decimal import Decimal
+
+    from workmeter.core.money import fmt
+
+    return fmt(value) if isinstance(value, Decimal) else value
+
+
+def report(ctx: typer.Context, rows: Sequence[dict[str, Any]], *, json_flag: bool = False,
+           columns: Sequence[str] | None = None, title: str | None = None) -> None:
+    """Print rows as a Rich table, or as a JSON array with ``--json``."""
+    if want_json(ctx, json_flag):
+        print_json(list(rows))
+    else:
+        print_table(rows, columns, title)
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    try:
+        yield
+    except WorkmeterError as exc:
+        where = f" ({exc.where})" if exc.where else ""
+        err_console.print(f"[red]error[/red] [{exc.code}]{where}: {exc.message}")
+        raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
+
+
+def run_guarded(app: typer.Typer) -> None:
+    with guarded():
+        app()

@@ -1,0 +1,210 @@
+"""The append-only ledger: idempotent ingest with permanent (source, id) dedup.
+
+One ingest call is one transaction of the single writer:
+
+1. the batch is staged and validated in one SQL pass (:mod:`workmeter.ledger.stage`);
+2. valid events are matched against the ledger on ``key_hash = hash(source, id)``
+   (then on source and id themselves, so a hash collision never merges events);
+3. each event gets one status: ``accepted`` (new key), ``duplicate`` (key seen,
+   same payload: not stored again), ``conflict`` (key seen, different payload:
+   the first stays, the conflict is recorded) or ``rejected`` (recorded with its
+   reason and raw payload in ``rejects``). Within a batch the first occurrence
+   of a key wins and later ones are duplicates or conflicts of it;
+4. accepted rows are appended; the transaction commits; only then is the
+   report returned. Nothing accepted is lost, nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS, ENVELOPE_FROM_TEXT, staged_sql
+from workmeter.store.duckdb import Database
+from workmeter.store.schema import EVENT_COLUMNS
+
+STATUSES = ("accepted", "duplicate", "conflict", "rejected")
+_RAW_LIMIT = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    position: int
+    source: str | None
+    id: str | None
+    status: str
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"position": self.position, "source": self.source, "id": self.id,
+                               "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class IngestReport:
+    accepted: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    results: list[EventResult] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.accepted + self.duplicates + self.conflicts + self.rejected
+
+    def summary(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "conflicts": self.conflicts, "rejected": self.rejected}
+
+    def __iadd__(self, other: IngestReport) -> IngestReport:
+        offset = self.total
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.conflicts += other.conflicts
+        self.rejected += other.rejected
+        self.results.extend(
+            EventResult(r.position + offset, r.source, r.id, r.status, r.reason) for r in other.results
+        )
+        return self
+
+
+_CLASSIFY = """
+CREATE OR REPLACE TEMP TABLE _cls AS
+WITH s AS (SELECT * FROM _stage WHERE reason IS NULL),
+ranked AS (
+  SELECT s.pos, s.key_hash, s.source, s.id, s.payload_hash,
+         row_number() OVER (PARTITION BY s.key_hash, s.source, s.id ORDER BY s.pos) AS rk,
+         first_value(s.payload_hash) OVER (PARTITION BY s.key_hash, s.source, s.id ORDER BY s.pos) AS first_hash
+  FROM s
+),
+seen AS (
+  SELECT e.key_hash, e.source, e.id, e.payload_hash
+  FROM events e SEMI JOIN (SELECT DISTINCT key_hash FROM s) k ON e.key_hash = k.key_hash
+)
+SELECT r.pos, r.source, r.id, r.payload_hash,
+       CASE
+         WHEN x.key_hash IS NOT NULL AND x.payload_hash = r.payload_hash THEN 'duplicate'
+         WHEN x.key_hash IS NOT NULL THEN 'conflict'
+         WHEN r.rk = 1 THEN 'accepted'
+         WHEN r.first_hash = r.payload_hash THEN 'duplicate'
+         ELSE 'conflict'
+       END AS status,
+       coalesce(x.payload_hash, r.first_hash) AS existing_hash
+FROM ranked r
+LEFT JOIN seen x ON x.key_hash = r.key_hash AND x.source = r.source AND x.id = r.id
+"""
+
+_EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
+
+
+def _insert_events_sql() -> str:
+    cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
+    exprs = []
+    for c in _EVENT_COLS:
+        if c == "seq":
+            exprs.append("$base + row_number() OVER (ORDER BY s.pos)")
+        elif c == "ingested_at":
+            exprs.append("now()")
+        else:
+            exprs.append(f's."{c}"')
+    return (
+        f"INSERT INTO events ({cols}) SELECT {', '.join(exprs)} "
+        "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'"
+    )
+
+
+_INSERT_EVENTS = _insert_events_sql()
+
+
+class Ledger:
+    """Ingest, corrections and listings over the append-only ``events`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- ingest ---------------------------------------------------------------------------
+    def ingest(self, events: Sequence[Mapping[str, Any] | bytes | str], origin: str = "api",
+               with_results: bool = False) -> IngestReport:
+        """Ingest CloudEvents given as dicts or JSON texts; one transaction."""
+        texts = [_as_text(e) for e in events]
+        table = pa.table({"pos": pa.array(range(len(texts)), pa.int64()), "raw": pa.array(texts, pa.string())})
+        return self._run(ENVELOPE_FROM_TEXT, table, origin, with_results)
+
+    def ingest_arrow(self, table: pa.Table, origin: str = "arrow", with_results: bool = False) -> IngestReport:
+        """Ingest a columnar batch: specversion, id, source, type, subject, time, data (JSON text)."""
+        if "pos" not in table.column_names:
+            table = table.append_column("pos", pa.array(range(table.num_rows), pa.int64()))
+        return self._run(ENVELOPE_FROM_COLUMNS, table, origin, with_results)
+
+    def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: bool = False) -> IngestReport:
+        """Ingest from any SQL producing the columnar envelope (e.g. ``read_parquet``)."""
+        return self._run(envelope_sql, None, origin, with_results)
+
+    def _run(self, envelope_sql: str, table: pa.Table | None, origin: str, with_results: bool) -> IngestReport:
+        with self.db.write() as con:
+            if table is not None:
+                con.register("_input", table)
+            try:
+                return self._stage_and_append(con, envelope_sql.replace("{input}", "_input"), origin,
+                                              with_results)
+            finally:
+                if table is not None:
+                    con.unregister("_input")
+
+    def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
+                          with_results: bool) -> IngestReport:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
+        con.execute(_CLASSIFY)
+        base = _next_seq(con)
+        con.execute(_INSERT_EVENTS.replace("$base", str(base)))
+        con.execute(
+            "INSERT INTO conflicts SELECT ?, c.source, c.id, now(), c.existing_hash, c.payload_hash, "
+            f"left(coalesce(s.raw, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
+            "FROM _cls c JOIN _stage s ON s.pos = c.pos WHERE c.status = 'conflict'", [base])
+        con.execute(
+            "INSERT INTO rejects SELECT ?, now(), ?, pos, source, id, reason, "
+            f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
+            [base, origin])
+        counts = dict(con.execute("SELECT status, count(*) FROM _cls GROUP BY status").fetchall())
+        rejected = con.execute("SELECT count(*) FROM _stage WHERE reason IS NOT NULL").fetchone()
+        report = IngestReport(
+            accepted=counts.get("accepted", 0), duplicates=counts.get("duplicate", 0),
+            conflicts=counts.get("conflict", 0), rejected=rejected[0] if rejected else 0,
+        )
+        _advance_seq(con, base + report.accepted)
+        if with_results:
+            rows = con.execute(
+                "SELECT s.pos, s.source, s.id, coalesce(c.status, 'rejected'), s.reason "
+                "FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos ORDER BY s.pos").fetchall()
+            report.results = [EventResult(*r) for r in rows]
+        con.execute("DROP TABLE IF EXISTS _stage")
+        con.execute("DROP TABLE IF EXISTS _cls")
+        return report
+
+
+def _as_text(event: Mapping[str, Any] | bytes | str) -> str:
+    if isinstance(event, str):
+        return event
+    if isinstance(event, (bytes, bytearray, memoryview)):
+        return bytes(event).decode("utf-8", errors="replace")
+    try:
+        return orjson.dumps(event, default=str).decode()
+    except TypeError as exc:  # not JSON-serializable: let staging reject it with a reason
+        return orjson.dumps({"__unserializable__": str(exc)}).decode()
+
+
+def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _advance_seq(con: duckdb.DuckDBPyConnection, value: int) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('next_seq', ?)", [str(value)])

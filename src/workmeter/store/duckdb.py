@@ -1,0 +1,82 @@
+"""The embedded store: one DuckDB file, one writer, readers on their own cursors.
+
+All writes go through :meth:`Database.write`, which holds the single writer
+lock for the duration of one transaction. Readers call :meth:`Database.read`
+and get a fresh cursor (its own connection to the same database).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from workmeter.core.errors import StorageError
+from workmeter.store.schema import DDL, LIVE_EVENTS_VIEW
+
+#: Extra DDL registered by other packages (billing, catalog, …): run at open, in order.
+EXTRA_DDL: list[str] = []
+
+
+def register_ddl(*statements: str) -> None:
+    """Let a package add its tables; called at import time of that package's store module."""
+    for stmt in statements:
+        if stmt not in EXTRA_DDL:
+            EXTRA_DDL.append(stmt)
+
+
+class Database:
+    def __init__(self, path: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.path = str(path)
+        config: dict[str, str] = {}
+        if threads:
+            config["threads"] = str(threads)
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        try:
+            self.conn = duckdb.connect(self.path, config=config)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._schema()
+
+    def _schema(self) -> None:
+        with self.write() as con:
+            for stmt in (*DDL, *EXTRA_DDL):
+                con.execute(stmt)
+            con.execute(LIVE_EVENTS_VIEW)
+
+    def ensure(self, *statements: str) -> None:
+        """Run DDL now (for packages imported after open)."""
+        register_ddl(*statements)
+        with self.write() as con:
+            for stmt in statements:
+                con.execute(stmt)
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The single writer: one transaction, committed on success, rolled back on error."""
+        with self._lock:
+            con = self.conn
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    raise StorageError(f"commit failed: {exc}") from exc
+
+    def read(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for reading (its own connection; close it or let it go)."""
+        return self.conn.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()

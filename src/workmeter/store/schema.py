@@ -1,0 +1,80 @@
+"""The ledger's tables. Only ``store`` and the composition root know SQL dialects.
+
+``events`` is append-only: a row is never updated or deleted. Corrections
+(void / amend) are rows in ``corrections``; the view ``live_events`` applies
+them (latest correction per event wins; a void drops the event, an amend
+replaces its payload). Every report reads ``live_events``.
+"""
+
+from __future__ import annotations
+
+#: Columns of an event row, in order. Usage columns are NULL for generic events.
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "BIGINT"),               # ingest order, unique, assigned by the writer
+    ("key_hash", "UBIGINT"),         # hash(source, id): the dedup join key
+    ("source", "VARCHAR"),
+    ("id", "VARCHAR"),
+    ("type", "VARCHAR"),
+    ("subject", "VARCHAR"),          # the customer
+    ("time", "TIMESTAMPTZ"),
+    ("ingested_at", "TIMESTAMPTZ"),
+    ("payload_hash", "UBIGINT"),     # tells an exact re-send from a conflict
+    ("provider", "VARCHAR"),
+    ("model", "VARCHAR"),
+    ("usage_format", "VARCHAR"),
+    ("service_tier", "VARCHAR"),
+    ("task_id", "VARCHAR"),
+    ("input", "BIGINT"),
+    ("cache_read", "BIGINT"),
+    ("cache_write_5m", "BIGINT"),
+    ("cache_write_1h", "BIGINT"),
+    ("output", "BIGINT"),
+    ("reasoning", "BIGINT"),
+    ("web_search", "BIGINT"),
+    ("team", "VARCHAR"),             # promoted attributes, for fast group-by
+    ("project", "VARCHAR"),
+    ("workflow", "VARCHAR"),
+    ("user", "VARCHAR"),
+    ("attributes", "JSON"),          # all attributes (string → string)
+    ("data", "JSON"),                # the raw event data, usage object included (audit)
+)
+
+PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
+
+
+def _cols(extra: str = "") -> str:
+    body = ",\n    ".join(f'"{name}" {typ}' for name, typ in EVENT_COLUMNS)
+    return f"(\n    {body}{extra}\n)"
+
+
+DDL: tuple[str, ...] = (
+    "CREATE SEQUENCE IF NOT EXISTS wm_seq START 1",
+    f"CREATE TABLE IF NOT EXISTS events {_cols()}",
+    # corrections: the replacement payload (amend) or a tombstone (void), newest wins
+    f"""CREATE TABLE IF NOT EXISTS corrections {_cols(''',
+    "action" VARCHAR,
+    "reason" VARCHAR,
+    "corrected_at" TIMESTAMPTZ,
+    "revision" BIGINT''')}""",
+    """CREATE TABLE IF NOT EXISTS conflicts (
+    "seq" BIGINT, "source" VARCHAR, "id" VARCHAR, "received_at" TIMESTAMPTZ,
+    "existing_payload_hash" UBIGINT, "payload_hash" UBIGINT, "raw" VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+    "seq" BIGINT, "received_at" TIMESTAMPTZ, "origin" VARCHAR, "position" BIGINT,
+    "source" VARCHAR, "id" VARCHAR, "reason" VARCHAR, "raw" VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS meta ("key" VARCHAR PRIMARY KEY, "value" VARCHAR)""",
+)
+
+_COLNAMES = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
+
+LIVE_EVENTS_VIEW = f"""
+CREATE OR REPLACE VIEW live_events AS
+SELECT {_COLNAMES} FROM events e
+WHERE NOT EXISTS (SELECT 1 FROM corrections c WHERE c.key_hash = e.key_hash
+                  AND c.source = e.source AND c.id = e.id)
+UNION ALL
+SELECT {_COLNAMES} FROM (
+    SELECT *, row_number() OVER (PARTITION BY source, id ORDER BY revision DESC) AS rn
+    FROM corrections) c
+WHERE rn = 1 AND action = 'amend'
+"""
