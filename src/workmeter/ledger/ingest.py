@@ -16,7 +16,7 @@ One ingest call is one transaction of the single writer:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,7 @@ def _insert_events_sql() -> str:
 _INSERT_EVENTS = _insert_events_sql()
 
 
+
 class Ledger:
     """Ingest, corrections and listings over the append-only ``events`` table."""
 
@@ -189,6 +190,58 @@ class Ledger:
         con.execute("DROP TABLE IF EXISTS _cls")
         return report
 
+    def ingest_file(self, path: str, fmt: str | None = None,
+                    progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Ingest one file (format from the extension or ``fmt``), chunk by chunk."""
+        from workmeter.ledger import files
+
+        kind = files.infer_format(path, fmt)
+        report = IngestReport()
+        origin = "stdin" if path == "-" else path
+        if kind in ("ndjson", "json"):
+            for texts in files.text_chunks(path, kind):
+                report += self.ingest(texts, origin=origin)
+                if progress:
+                    progress(len(texts))
+        else:
+            for table in files.arrow_chunks(path, kind):
+                report += self.ingest_arrow(table, origin=origin)
+                if progress:
+                    progress(table.num_rows)
+        return report
+
+    def void(self, source: str, id_: str, reason: str) -> int:
+        from workmeter.ledger import corrections
+
+        return corrections.void(self.db, source, id_, reason)
+
+    def amend(self, event: Mapping[str, Any], reason: str) -> int:
+        from workmeter.ledger import corrections
+
+        return corrections.amend(self.db, event, reason)
+
+    def rejects(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.read().execute(
+            "SELECT received_at, origin, position, source, id, reason, raw FROM rejects "
+            "ORDER BY seq DESC, position LIMIT ?", [limit]).fetchall()
+        return [{"received_at": r[0].isoformat(), "origin": r[1], "position": r[2], "source": r[3],
+                 "id": r[4], "reason": r[5], "raw": r[6]} for r in rows]
+
+    def conflicts(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.read().execute(
+            "SELECT received_at, source, id, raw FROM conflicts ORDER BY received_at DESC, source, id LIMIT ?",
+            [limit]).fetchall()
+        return [{"received_at": r[0].isoformat(), "source": r[1], "id": r[2], "raw": r[3]} for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        cur = self.db.read()
+        one = lambda sql: int(cur.execute(sql).fetchone()[0])  # noqa: E731
+        return {"events": one("SELECT count(*) FROM live_events"),
+                "stored": one("SELECT count(*) FROM events"),
+                "corrections": one("SELECT count(*) FROM corrections"),
+                "conflicts": one("SELECT count(*) FROM conflicts"),
+                "rejects": one("SELECT count(*) FROM rejects")}
+
 
 def _as_text(event: Mapping[str, Any] | bytes | str) -> str:
     if isinstance(event, str):
@@ -208,3 +261,4 @@ def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
 
 def _advance_seq(con: duckdb.DuckDBPyConnection, value: int) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES ('next_seq', ?)", [str(value)])
+

@@ -41,6 +41,8 @@ class Database:
         except duckdb.Error as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        # Every timestamp is reported in UTC unless a report converts it explicitly.
+        self.conn.execute("SET GLOBAL TimeZone = 'UTC'")
         self._schema()
 
     def _schema(self) -> None:

@@ -1,0 +1,89 @@
+"""The usage report: event counts and bucket sums grouped by any dimension.
+
+Reads ``rated_events`` (usage with exact cost) when the pricing package has
+created it, else ``live_events``. Rows carry the group keys, ``events``, every
+bucket sum, and — when rated — ``cost`` (exact decimal string, sum of priced
+events) and ``unpriced_events`` (events with no price: never counted as $0).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workmeter.core.errors import InvalidInput
+from workmeter.core.money import fmt
+from workmeter.normalize.buckets import ALL_COUNTS
+from workmeter.store.duckdb import Database
+
+#: Group key → SQL expression over the event row.
+GROUP_KEYS: dict[str, str] = {
+    "customer": "subject",
+    "provider": "provider",
+    "model": "model",
+    "service_tier": "service_tier",
+    "day": "strftime(time, '%Y-%m-%d')",
+    "month": "strftime(time, '%Y-%m')",
+    "team": "team",
+    "project": "project",
+    "workflow": "workflow",
+    "user": '"user"',
+    "task": "task_id",
+}
+
+BUCKET_FIELDS: tuple[str, ...] = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
+                                  "reasoning", "web_search")
+assert set(BUCKET_FIELDS) == set(ALL_COUNTS)
+
+
+def parse_by(by: str | list[str] | None) -> list[str]:
+    keys = [k.strip() for k in (by.split(",") if isinstance(by, str) else (by or ["customer"])) if k.strip()]
+    unknown = [k for k in keys if k not in GROUP_KEYS]
+    if unknown:
+        raise InvalidInput(f"unknown group key {unknown[0]!r}; use any of {', '.join(GROUP_KEYS)}", where="--by")
+    return keys
+
+
+def has_view(db: Database, name: str) -> bool:
+    row = db.read().execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def time_filter(start: datetime | None, end: datetime | None, subjects: list[str] | None,
+                col: str = "time") -> tuple[str, list[Any]]:
+    """A WHERE clause for the half-open period [start, end) and an optional customer list."""
+    where, params = ["TRUE"], []
+    if start is not None:
+        where.append(f"{col} >= ?")
+        params.append(start)
+    if end is not None:
+        where.append(f"{col} < ?")
+        params.append(end)
+    if subjects is not None:
+        where.append("list_contains(?, subject)")
+        params.append(list(subjects))
+    return " AND ".join(where), params
+
+
+def usage_report(db: Database, by: str | list[str] | None = None, start: datetime | None = None,
+                 end: datetime | None = None, subjects: list[str] | None = None) -> list[dict[str, Any]]:
+    keys = parse_by(by)
+    rated = has_view(db, "rated_events")
+    source = "rated_events" if rated else "live_events"
+    where, params = time_filter(start, end, subjects)
+    key_sql = ", ".join(f"{GROUP_KEYS[k]} AS \"{k}\"" for k in keys)
+    sums = ", ".join(f'CAST(coalesce(sum("{b}"), 0) AS BIGINT) AS "{b}"' for b in BUCKET_FIELDS)
+    cost = (", sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced_events" if rated else "")
+    sql = (f"SELECT {key_sql}, count(*) AS events, {sums}{cost} FROM {source} "
+           f"WHERE type = 'llm.usage' AND {where} GROUP BY ALL ORDER BY ALL")
+    cur = db.read()
+    result = cur.execute(sql, params)
+    names = [d[0] for d in result.description]
+    rows = []
+    for values in result.fetchall():
+        row = dict(zip(names, values, strict=True))
+        if rated:
+            row["cost"] = fmt(row["cost"]) if row["cost"] is not None else "0"
+        rows.append(row)
+    return rows
