@@ -1,0 +1,240 @@
+"""OpenTelemetry GenAI spans → workmeter events (OTLP/HTTP, protobuf or JSON).
+
+Decoding uses ``opentelemetry-proto`` (OTLP JSON's hex trace/span ids are
+turned into the protobuf JSON mapping first). The mapping rules:
+
+* **inference spans** — ``gen_ai.operation.name`` in :data:`INFERENCE_OPERATIONS`,
+  or no operation but ``gen_ai.usage.*`` attributes — become one ``llm.usage``
+  event: ``id`` = span id (hex), ``source`` = resource ``service.name`` (else
+  ``otlp``), ``time`` = span end, ``provider`` = ``gen_ai.provider.name`` else
+  ``gen_ai.system`` (``gcp.*``/``gemini``/``vertex_ai`` → ``google``), ``model`` =
+  ``gen_ai.response.model`` else ``gen_ai.request.model``, ``usage`` = every
+  ``gen_ai.usage.*`` attribute with ``usage_format = "otel"`` (the normalizer
+  applies the inclusion rules), ``service_tier`` = the served tier
+  (``openai.response.service_tier`` and friends; OpenAI's ``default`` is
+  ``standard``), ``task_id`` = trace id (hex).
+* **task spans** — ``invoke_agent`` spans and root spans — become
+  ``task.started`` (at span start) and ``task.completed`` / ``task.failed``
+  (at span end, by span status). A root span's task id is the trace id; a
+  nested agent span's is ``<trace id>/<span id>`` with the trace as parent.
+  ``workflow`` = ``gen_ai.agent.name`` else the span name.
+* **customer** — the API key's bound customer, else the first of the
+  configured attributes (default ``workmeter.customer``; e.g. ``enduser.id``,
+  ``tenant.id``) found on the span, then on the resource. A usage or agent
+  span without a customer is rejected with a reason (never billed to nobody);
+  a root span that carries no ``gen_ai.*`` attribute and no customer is
+  ordinary tracing and is skipped.
+* **attributes** (string → string) — resource ``service.*`` and
+  ``deployment.environment*``, every ``workmeter.<name>`` attribute as
+  ``<name>`` (span over resource), ``enduser.id`` as ``user``, and
+  ``gen_ai.agent.name`` as ``workflow``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import base64
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from workmeter.core.errors import InvalidInput
+from workmeter.interfaces.api.errors import UnsupportedMedia
+
+INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+PROVIDER_ALIASES = {"gcp.gen_ai": "google", "gcp.gemini": "google", "gcp.vertex_ai": "google",
+                    "gemini": "google", "vertex_ai": "google"}
+SERVICE_TIER_ATTRIBUTES = ("openai.response.service_tier", "gen_ai.openai.response.service_tier",
+                           "anthropic.response.service_tier", "gen_ai.anthropic.response.service_tier",
+                           "workmeter.service_tier")
+TIER_ALIASES = {"default": "standard"}
+RESOURCE_ATTRIBUTES = ("service.name", "service.namespace", "service.version", "service.instance.id",
+                       "deployment.environment", "deployment.environment.name")
+
+
+@dataclass
+class Mapped:
+    """Events made from one export request, and the spans refused before the ledger."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    span_of_event: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)   # span id → reason
+    spans: int = 0
+
+
+def decode(body: bytes, media: str) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        if media in PROTOBUF_TYPES:
+            request.ParseFromString(body)
+        elif media == "application/json":
+            json_format.ParseDict(_ids_to_base64(orjson.loads(body)), request, ignore_unknown_fields=True)
+        else:
+            raise UnsupportedMedia(f"content type {media!r} is not OTLP; use application/x-protobuf or "
+                                   "application/json", where="content-type")
+    except (DecodeError, json_format.ParseError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a valid OTLP trace export: {exc}", where="body") from None
+    return request
+
+
+def _ids_to_base64(doc: Any) -> Any:
+    """OTLP JSON carries trace/span ids as hex; the protobuf JSON mapping wants base64."""
+    for rs in _items(doc, "resourceSpans"):
+        for ss in _items(rs, "scopeSpans"):
+            for span in _items(ss, "spans"):
+                _fix_ids(span)
+                for link in _items(span, "links"):
+                    _fix_ids(link)
+    return doc
+
+
+def _items(obj: Any, key: str) -> list[Any]:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def _fix_ids(obj: dict[str, Any]) -> None:
+    for key in ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            try:
+                obj[key] = base64.b64encode(bytes.fromhex(value)).decode()
+            except ValueError:
+                raise InvalidInput(f"{key} {value!r} is not hex", where=key) from None
+
+
+def _value(v: AnyValue) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return attributes(v.kvlist_value.values)
+    if kind == "bytes_value":
+        return binascii.hexlify(v.bytes_value).decode()
+    return getattr(v, kind) if kind else None
+
+
+def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
+    return {kv.key: _value(kv.value) for kv in kvs}
+
+
+def _iso(nanos: int) -> str:
+    moment = datetime.fromtimestamp(nanos // 1_000_000_000, UTC).replace(microsecond=nanos % 1_000_000_000 // 1000)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (list, dict)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text or None
+
+
+class SpanMapper:
+    """Turns decoded export requests into CloudEvents, per the module rules."""
+
+    def __init__(self, customer_attributes: Iterable[str], bound_customer: str | None = None) -> None:
+        self.customer_attributes = tuple(customer_attributes)
+        self.bound_customer = bound_customer
+
+    def map(self, request: ExportTraceServiceRequest) -> Mapped:
+        out = Mapped()
+        for rs in request.resource_spans:
+            resource = attributes(rs.resource.attributes)
+            for ss in rs.scope_spans:
+                for span in ss.spans:
+                    out.spans += 1
+                    self._map_span(span, resource, out)
+        return out
+
+    def _map_span(self, span: Span, resource: dict[str, Any], out: Mapped) -> None:
+        attrs = attributes(span.attributes)
+        op = _text(attrs.get("gen_ai.operation.name"))
+        has_usage = any(k.startswith("gen_ai.usage.") for k in attrs)
+        inference = op in INFERENCE_OPERATIONS or (op is None and has_usage)
+        is_task = op == "invoke_agent" or not span.parent_span_id
+        if not inference and not is_task:
+            return
+        span_id = span.span_id.hex()
+        customer = self._customer(attrs, resource)
+        if customer is None:
+            if inference or op == "invoke_agent" or any(k.startswith("gen_ai.") for k in attrs):
+                names = ", ".join(self.customer_attributes)
+                out.rejected[span_id] = f"span {span_id}: no customer (set one of: {names}, or use a " \
+                                        "customer-bound API key)"
+            return
+        base = {"specversion": "1.0", "source": _text(resource.get("service.name")) or "otlp",
+                "subject": customer}
+        labels = self._labels(attrs, resource)
+        events = list(self._task_events(span, attrs, base, labels)) if is_task else []
+        if inference:
+            events.insert(0, self._usage_event(span, attrs, base, labels))
+        out.events.extend(events)
+        out.span_of_event.extend([span_id] * len(events))
+
+    def _customer(self, attrs: dict[str, Any], resource: dict[str, Any]) -> str | None:
+        if self.bound_customer is not None:
+            return self.bound_customer
+        for source in (attrs, resource):
+            for name in self.customer_attributes:
+                value = _text(source.get(name))
+                if value:
+                    return value
+        return None
+
+    @staticmethod
+    def _labels(attrs: dict[str, Any], resource: dict[str, Any]) -> dict[str, str]:
+        labels = {k: t for k in RESOURCE_ATTRIBUTES if (t := _text(resource.get(k)))}
+        for source in (resource, attrs):
+            for key, value in source.items():
+                text = _text(value)
+                if key.startswith("workmeter.") and key != "workmeter.customer" and text:
+                    labels[key.removeprefix("workmeter.")] = text
+        for key, label in (("enduser.id", "user"), ("gen_ai.agent.name", "workflow")):
+            text = _text(attrs.get(key))
+            if text and label not in labels:
+                labels[label] = text
+        return labels
+
+    @staticmethod
+    def _usage_event(span: Span, attrs: dict[str, Any], base: dict[str, Any],
+                     labels: dict[str, str]) -> dict[str, Any]:
+        provider = _text(attrs.get("gen_ai.provider.name")) or _text(attrs.get("gen_ai.system"))
+        data: dict[str, Any] = {
+            "provider": PROVIDER_ALIASES.get(provider or "", provider),
+            "model": _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model")),
+            "usage": {k: v for k, v in attrs.items() if k.startswith("gen_ai.usage.")},
+            "usage_format": "otel",
+            "task_id": span.trace_id.hex(),
+            "attributes": labels,
+        }
+        tier = next((t for k in SERVICE_TIER_ATTRIBUTES if (t := _text(attrs.get(k)))), None)
+        if tier:
+            data["service_tier"] = TIER_ALIASES.get(tier, tier)
+        return {**base, "id": span.span_id.hex(), "type": "llm.usage", "time": _iso(span.end_time_unix_nano),
+                "data": data}
+
+    @staticmethod
+    def _task_events(span: Span, attrs: dict[str, Any], base: dict[str, Any],
+                     labels: dict[str, str]) -> Iterator[dict[str, Any]]:
+        trace, span_id = span.trace_id.hex(), span.span_id.hex()
+        data: dict[str, Any] = {"task_id": trace, "workflow": _text(attrs.get("gen_ai.agent.name")) or span.name,
+                                "attributes": labels}
+        if span.parent_span_id:
+            data.update(task_id=f"{trace}/{span_id}", parent_task_id=trace)
+        failed = span.status.code == Status.STATUS_CODE_ERROR
+        yield {**base, "id": f"{span_id}.started", "type": "task.started",
+               "time": _iso(span.start_time_unix_nano), "data": data}
+        yield {**base, "id": f"{span_id}.ended", "type": "task.failed" if failed else "task.completed",
+               "time": _iso(span.end_time_unix_nano), "data": data}

@@ -1,0 +1,155 @@
+"""``POST /api/v1/events``: CloudEvents in, committed before the answer.
+
+Content types (the ``openmeter`` client's three ingest calls):
+
+* ``application/cloudevents+json`` — one event (structured mode);
+* ``application/cloudevents-batch+json`` — a JSON array of events;
+* ``application/json`` — one event or an array.
+
+Answers ``204`` once every event of the request is committed (accepted,
+duplicate, conflict or rejected-with-reason: all recorded). With
+``?report=true`` the answer is ``200`` with per-event statuses. A single
+posted event that is rejected answers ``400 invalid_event`` with the reason
+(it is kept in the rejects table). A batch is never failed by its bad events.
+A customer-bound key may only send events of its customer; events without a
+``subject`` get that customer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Security
+from starlette.responses import Response
+
+from workmeter.core.errors import Forbidden, InvalidInput
+from workmeter.interfaces.api.auth import INGEST, Principal
+from workmeter.interfaces.api.body import media_type, read_body
+from workmeter.interfaces.api.errors import InvalidEvent, UnsupportedMedia, error_responses
+from workmeter.interfaces.api.render import JSON
+from workmeter.interfaces.api.writer import Outcome
+
+router = APIRouter(tags=["ingest"])
+
+SINGLE = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+PLAIN = "application/json"
+
+CLOUD_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "A CloudEvents 1.0 event. Required by the ledger: specversion '1.0', id, source, type, "
+                   "subject (the customer), time (RFC 3339). Events missing them are rejected with a reason.",
+    "properties": {
+        "specversion": {"type": "string", "example": "1.0"},
+        "id": {"type": "string"},
+        "source": {"type": "string"},
+        "type": {"type": "string", "example": "llm.usage"},
+        "subject": {"type": "string", "description": "The customer id."},
+        "time": {"type": "string", "example": "2026-10-01T12:00:00Z"},
+        "data": {"type": "object"},
+    },
+}
+BATCH_SCHEMA: dict[str, Any] = {"type": "array", "items": CLOUD_EVENT}
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["accepted", "duplicates", "conflicts", "rejected", "results"],
+    "properties": {
+        **{k: {"type": "integer"} for k in ("accepted", "duplicates", "conflicts", "rejected")},
+        "results": {"type": "array", "items": {
+            "type": "object",
+            "required": ["position", "status"],
+            "properties": {
+                "position": {"type": "integer"},
+                "source": {"type": ["string", "null"]},
+                "id": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": ["accepted", "duplicate", "conflict", "rejected"]},
+                "reason": {"type": ["string", "null"]},
+            },
+        }},
+    },
+}
+
+
+def check_media(media: str) -> None:
+    if media not in (SINGLE, BATCH, PLAIN, ""):
+        raise UnsupportedMedia(f"content type {media!r} is not accepted; use {SINGLE}, {BATCH} or {PLAIN}",
+                               where="content-type")
+
+
+def parse_events(body: bytes, media: str, max_events: int) -> tuple[list[Any], bool]:
+    """The posted events and whether exactly one event (not an array) was sent."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}", where="body") from None
+    if isinstance(parsed, dict) and media != BATCH:
+        return [parsed], True
+    if not isinstance(parsed, list) or media == SINGLE:
+        want = "one JSON object" if media == SINGLE else "a JSON array" if media == BATCH else \
+            "a JSON object or array"
+        raise InvalidInput(f"body must be {want} of CloudEvents", where="body")
+    if len(parsed) > max_events:
+        raise InvalidInput(f"{len(parsed)} events in one request; the limit is {max_events}", where="body")
+    for i, item in enumerate(parsed):
+        if not isinstance(item, dict):
+            raise InvalidInput("every array item must be a JSON object (a CloudEvent)", where=f"body[{i}]")
+    return parsed, False
+
+
+def bind_subject(events: list[dict[str, Any]], principal: Principal) -> None:
+    """A bound key ingests only its customer's events (a missing subject becomes it)."""
+    customer = principal.customer
+    if customer is None:
+        return
+    for i, event in enumerate(events):
+        if event.get("subject") in (None, ""):
+            event["subject"] = customer
+        elif event["subject"] != customer:
+            raise Forbidden(f"this key may only ingest events of customer {customer!r}",
+                            where=f"body[{i}].subject")
+
+
+def _report(outcome: Outcome) -> dict[str, Any]:
+    c = outcome.counts
+    return {"accepted": c.get("accepted", 0), "duplicates": c.get("duplicate", 0),
+            "conflicts": c.get("conflict", 0), "rejected": c.get("rejected", 0),
+            "results": outcome.results or []}
+
+
+@router.post(
+    "/api/v1/events",
+    status_code=204,
+    summary="Ingest CloudEvents (single, batch, or JSON array)",
+    response_class=Response,
+    responses={
+        204: {"description": "Committed."},
+        200: {"description": "Committed; per-event statuses (with report=true).",
+              "content": {"application/json": {"schema": REPORT_SCHEMA}}},
+        **error_responses(400, 401, 403, 413, 415, 429, 503),
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {
+        SINGLE: {"schema": CLOUD_EVENT},
+        BATCH: {"schema": BATCH_SCHEMA},
+        PLAIN: {"schema": {"oneOf": [CLOUD_EVENT, BATCH_SCHEMA]}},
+    }}},
+)
+async def ingest_events(
+    request: Request,
+    report: bool = Query(False, description="Answer 200 with per-event statuses instead of 204."),
+    principal: Principal = Security(INGEST),
+) -> Response:
+    settings = request.app.state.settings
+    media = media_type(request)
+    check_media(media)
+    body = await read_body(request, settings.max_body_bytes)
+    events, single = parse_events(body, media, settings.max_events_per_request)
+    bind_subject(events, principal)
+    if not events:
+        return JSON(_report(Outcome({}))) if report else Response(status_code=204)
+    outcome = await request.app.state.writer.submit(events, origin="api", with_results=report or single)
+    if report:
+        return JSON(_report(outcome))
+    if single and outcome.results and outcome.results[0]["status"] == "rejected":
+        raise InvalidEvent(outcome.results[0]["reason"] or "rejected", where="event")
+    return Response(status_code=204)

@@ -1,0 +1,64 @@
+"""``POST /v1/traces``: the OTLP/HTTP trace receiver (protobuf or JSON, gzip).
+
+The answer is an ``ExportTraceServiceResponse`` in the request's encoding;
+spans refused (no customer, or rejected by the ledger) are counted in
+``partial_success.rejected_spans`` with the first reasons in
+``error_message``. Events are committed before the answer, like any ingest.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Security
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.responses import Response
+
+from workmeter.interfaces.api.auth import INGEST, Principal
+from workmeter.interfaces.api.body import media_type, read_body
+from workmeter.interfaces.api.errors import error_responses
+from workmeter.interfaces.api.otlp import PROTOBUF_TYPES, SpanMapper, decode
+
+router = APIRouter(tags=["otlp"])
+
+_RESPONSE_SCHEMA = {"type": "object", "properties": {"partialSuccess": {"type": "object", "properties": {
+    "rejectedSpans": {"type": ["string", "integer"]}, "errorMessage": {"type": "string"}}}}}
+_MAX_REASONS = 5
+
+
+@router.post(
+    "/v1/traces",
+    summary="OTLP/HTTP trace export (OpenTelemetry GenAI spans → usage and task events)",
+    response_class=Response,
+    responses={
+        200: {"description": "Export accepted (see partialSuccess for refused spans).",
+              "content": {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                          "application/json": {"schema": _RESPONSE_SCHEMA}}},
+        **error_responses(400, 401, 403, 413, 415, 429, 503),
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "object", "properties": {
+            "resourceSpans": {"type": "array", "items": {"type": "object"}}}}},
+    }}},
+)
+async def export_traces(request: Request, principal: Principal = Security(INGEST)) -> Response:
+    settings = request.app.state.settings
+    media = media_type(request)
+    body = await read_body(request, settings.max_body_bytes)
+    mapped = SpanMapper(settings.customer_attributes, principal.customer).map(decode(body, media))
+    reasons = dict(mapped.rejected)
+    if mapped.rejected:
+        request.app.state.metrics.inc("workmeter_otlp_spans_rejected_total", len(mapped.rejected))
+    if mapped.events:
+        outcome = await request.app.state.writer.submit(mapped.events, origin="otlp", with_results=True)
+        for result in outcome.results or []:
+            if result["status"] == "rejected":
+                span = mapped.span_of_event[result["position"]]
+                reasons.setdefault(span, f"span {span}: {result['reason']}")
+    response = ExportTraceServiceResponse()
+    if reasons:
+        response.partial_success.rejected_spans = len(reasons)
+        response.partial_success.error_message = "; ".join(list(reasons.values())[:_MAX_REASONS])
+    if media in PROTOBUF_TYPES:
+        return Response(response.SerializeToString(), media_type="application/x-protobuf")
+    return Response(json_format.MessageToJson(response, indent=None), media_type="application/json")

@@ -1,0 +1,179 @@
+"""Group commit: one writer thread, a bounded queue, one transaction per batch.
+
+Requests hand their parsed events to :meth:`GroupCommitWriter.submit` and
+await the returned future. The writer thread takes every queued request of the
+same origin (up to ``max_batch_events``), calls ``ledger.ingest`` ONCE for
+all of them (one DuckDB transaction) and only then resolves each request's
+future with its own slice of the results. So:
+
+* a request is answered 2xx only after its events are committed;
+* concurrent requests share one transaction (throughput grows with load);
+* when more than ``max_queued_events`` wait, :meth:`submit` raises
+  :class:`~workmeter.core.errors.Overloaded` (→ 429 + ``Retry-After``);
+* :meth:`close` stops taking work, drains what is queued, then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workmeter.core.errors import Overloaded
+from workmeter.interfaces.api.metrics import Registry
+
+log = logging.getLogger("workmeter.writer")
+
+STATUSES: tuple[str, ...] = ("accepted", "duplicate", "conflict", "rejected")
+
+
+@dataclass
+class Outcome:
+    """What happened to one request's events (results only when asked for)."""
+
+    counts: dict[str, int]
+    results: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class _Job:
+    events: list[Any]
+    origin: str
+    with_results: bool
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Outcome] = field(repr=False)
+
+
+def _resolve(fut: asyncio.Future[Outcome], value: Outcome | BaseException) -> None:
+    if fut.done():
+        return
+    if isinstance(value, BaseException):
+        fut.set_exception(value)
+    else:
+        fut.set_result(value)
+
+
+class GroupCommitWriter:
+    def __init__(self, ledger: Any, metrics: Registry, *, max_queued_events: int = 200_000,
+                 max_batch_events: int = 50_000) -> None:
+        self.ledger = ledger
+        self.metrics = metrics
+        self.max_queued_events = max_queued_events
+        self.max_batch_events = max_batch_events
+        self._jobs: deque[_Job] = deque()
+        self._queued = 0
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="workmeter-writer", daemon=True)
+        metrics.gauge("workmeter_writer_queue_events", "Events waiting for the writer.", lambda: self._queued)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not self._closing
+
+    @property
+    def queued_events(self) -> int:
+        return self._queued
+
+    def submit(self, events: list[Any], *, origin: str = "api", with_results: bool = False) -> asyncio.Future[Outcome]:
+        """Queue events for the next commit; await the future for the outcome."""
+        loop = asyncio.get_running_loop()
+        job = _Job(events, origin, with_results, loop, loop.create_future())
+        with self._cond:
+            if self._closing:
+                raise Overloaded("the server is shutting down", where="writer")
+            if self._queued and self._queued + len(events) > self.max_queued_events:
+                raise Overloaded(f"write queue full ({self._queued} events waiting)", where="writer")
+            self._jobs.append(job)
+            self._queued += len(events)
+            self._cond.notify()
+        return job.future
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Refuse new work, commit everything queued, stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _take(self) -> list[_Job] | None:
+        with self._cond:
+            while not self._jobs and not self._closing:
+                self._cond.wait()
+            if not self._jobs:
+                return None
+            batch = [self._jobs.popleft()]
+            size = len(batch[0].events)
+            while self._jobs and self._jobs[0].origin == batch[0].origin \
+                    and size + len(self._jobs[0].events) <= self.max_batch_events:
+                job = self._jobs.popleft()
+                batch.append(job)
+                size += len(job.events)
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            try:
+                self._commit(batch)
+            finally:
+                with self._cond:
+                    self._queued -= sum(len(j.events) for j in batch)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        events: list[Any] = []
+        for job in batch:
+            events.extend(job.events)
+        with_results = any(j.with_results for j in batch)
+        started = time.perf_counter()
+        try:
+            report = self.ledger.ingest(events, origin=batch[0].origin, with_results=with_results)
+        except BaseException as exc:  # every waiting request learns of the failure
+            log.error("commit failed", extra={"events": len(events), "error": type(exc).__name__})
+            for job in batch:
+                job.loop.call_soon_threadsafe(_resolve, job.future, exc)
+            return
+        self.metrics.observe("workmeter_commit_duration_seconds", time.perf_counter() - started)
+        self.metrics.inc("workmeter_commits_total")
+        totals = {"accepted": report.accepted, "duplicate": report.duplicates,
+                  "conflict": report.conflicts, "rejected": report.rejected}
+        for status, n in totals.items():
+            if n:
+                self.metrics.inc("workmeter_events_total", n, origin=batch[0].origin, status=status)
+        outcomes = self._split(batch, report.results if with_results else None, totals)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, outcome)
+
+    @staticmethod
+    def _split(batch: list[_Job], results: Sequence[Any] | None, totals: dict[str, int]) -> list[Outcome]:
+        """Hand each request its own results, positions made relative to its own body."""
+        if results is None:
+            if len(batch) == 1:
+                return [Outcome(totals)]
+            return [Outcome({}) for _ in batch]
+        starts, offset = [], 0
+        for job in batch:
+            starts.append(offset)
+            offset += len(job.events)
+        per_job: list[list[dict[str, Any]]] = [[] for _ in batch]
+        for r in results:
+            i = bisect.bisect_right(starts, r.position) - 1
+            per_job[i].append({"position": r.position - starts[i], "source": r.source, "id": r.id,
+                               "status": r.status, "reason": r.reason})
+        outcomes = []
+        for rows in per_job:
+            rows.sort(key=lambda r: r["position"])
+            counts = dict.fromkeys(STATUSES, 0)
+            for r in rows:
+                counts[r["status"]] += 1
+            outcomes.append(Outcome(counts, rows))
+        return outcomes
