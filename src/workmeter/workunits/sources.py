@@ -1,0 +1,116 @@
+"""The two inputs of every work-unit report, read set-based into temp tables.
+
+* ``_wm_tev`` — task events from ``live_events`` (corrections applied): one row
+  per ``task.*`` event with its ``data`` fields unpacked (``workflow``,
+  ``parent_task_id``, ``outcome``, ``value`` as an exact DECIMAL, ``confirmed``).
+* ``_wm_um`` — rated usage from ``rated_events`` aggregated once per
+  (customer, task, model): calls, tokens per bucket, exact cost, unpriced calls.
+  Rows with a NULL task are the unattributed usage. This is the only pass over
+  the (large) usage table that every report needs.
+
+A task is identified by ``(customer, task_id)``: the customer is the event's
+``subject``, so two customers may use the same task ids. Every source is cut at
+the report's ``as_of`` instant (events after it do not exist yet for the report)
+and may be narrowed to one customer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+
+from workmeter.core.errors import InvalidInput
+from workmeter.normalize.buckets import TOKEN_BUCKETS
+from workmeter.workunits.settings import TASK_TYPES
+
+#: Every count column summed per task (token buckets, reasoning and web searches).
+COUNT_COLUMNS: tuple[str, ...] = (*TOKEN_BUCKETS, "reasoning", "web_search")
+#: The usage relation: rated live events (see the pricing package).
+USAGE_SOURCE = "rated_events"
+
+_FILTER = "time <= $as_of AND ($customer IS NULL OR subject = $customer)"
+
+TASK_EVENTS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _wm_tev AS
+SELECT subject AS customer, task_id, type, time, seq,
+       data->>'$.workflow' AS workflow,
+       data->>'$.parent_task_id' AS parent_task_id,
+       team, project, "user",
+       CASE WHEN type = 'task.outcome' THEN data->>'$.outcome' END AS outcome,
+       TRY_CAST(data->>'$.value' AS DECIMAL(38, 18)) AS value,
+       coalesce(data->>'$.currency', $currency) AS currency,
+       coalesce(TRY_CAST(data->>'$.confirmed' AS BOOLEAN), false)
+         OR coalesce(TRY_CAST(data->>'$.verified' AS BOOLEAN), false) AS confirmed
+FROM live_events
+WHERE type IN ({", ".join(f"'{t}'" for t in TASK_TYPES)}) AND task_id IS NOT NULL AND {_FILTER}
+"""
+
+
+def usage_sql(source: str = USAGE_SOURCE) -> str:
+    sums = ",\n       ".join(f'coalesce(sum("{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
+    return f"""
+CREATE OR REPLACE TEMP TABLE _wm_um AS
+SELECT subject AS customer, task_id, model,
+       count(*) AS calls,
+       {sums},
+       sum(cost) AS cost,
+       count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
+       min(time) AS first_at, max(time) AS last_at,
+       min(workflow) AS workflow, min(team) AS team, min(project) AS project, min("user") AS "user"
+FROM {source}
+WHERE {_FILTER}
+GROUP BY ALL
+"""
+
+
+#: ``data.prompt_hash`` of a usage row; the text test skips the JSON parse on rows without one.
+PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN data->>'$.prompt_hash' END"
+
+
+def retries_sql(source: str = USAGE_SOURCE) -> str:
+    """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE _wm_retry AS
+SELECT customer, task_id, sum(n - 1) AS retries
+FROM (SELECT subject AS customer, task_id, {PROMPT_HASH} AS prompt_hash, count(*) AS n
+      FROM {source} WHERE task_id IS NOT NULL AND {_FILTER} GROUP BY ALL)
+WHERE prompt_hash IS NOT NULL AND n > 1
+GROUP BY ALL
+"""
+
+
+def load_task_events(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    """Fill ``_wm_tev`` (enough for outcome billing)."""
+    con.execute(TASK_EVENTS_SQL, {k: params[k] for k in ("as_of", "customer", "currency")})
+
+
+def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str = USAGE_SOURCE) -> None:
+    """Fill ``_wm_um`` and ``_wm_retry`` for one report run."""
+    usage_params = {k: params[k] for k in ("as_of", "customer")}
+    con.execute(usage_sql(source), usage_params)
+    con.execute(retries_sql(source), usage_params)
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:
+    """Now, or the newest event's time when the ledger holds events dated later."""
+    row = con.execute("SELECT greatest(now(), coalesce(max(time), now())) FROM live_events").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def instant(value: object, field: str = "time") -> datetime | None:
+    """A report bound as an aware UTC datetime: datetime, date (midnight UTC) or RFC 3339 / ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return instant(datetime.fromisoformat(value.strip().replace("z", "Z")), field)
+        except ValueError:
+            raise InvalidInput(f"{field}: {value!r} is not an ISO date or timestamp") from None
+    raise InvalidInput(f"{field}: {type(value).__name__} is not a time")

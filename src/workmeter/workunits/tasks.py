@@ -1,0 +1,154 @@
+"""Per-task state, derived set-based from task events and rated usage.
+
+``build_tasks`` leaves one temp table ``_wm_tasks`` with a row per task
+(customer, task_id). Columns (``own`` = the task's own calls; ``*_total`` =
+the task plus all its descendants):
+
+* lifecycle: ``workflow``, ``team``, ``project``, ``user``, ``parent_task_id``,
+  ``root_task_id``, ``is_top``, ``started_at``, ``ended_at``, ``last_activity_at``,
+  ``status`` (completed | failed | abandoned | running), ``abandoned_inferred``,
+  ``duration_s`` — rules in :mod:`workmeter.workunits.settings`;
+* usage: ``calls``, one column per bucket, ``tokens`` (all token buckets),
+  ``cost`` (exact; unpriced calls add nothing and are counted in
+  ``unpriced_calls``), ``models`` (sorted), ``model`` (the model with the most
+  cost, then the most calls), ``retries`` (calls repeating a ``prompt_hash``
+  already seen in the task), and ``calls_total``, ``tokens_total``,
+  ``cost_total``, ``unpriced_calls_total``, ``subtasks``;
+* outcome: see :mod:`workmeter.workunits.outcomes` (``outcome``, ``value``, ``billed``).
+
+Nesting: ``parent_task_id`` links a task to a parent task of the same customer.
+A parent that never appears is ignored (the task is top-level). A task whose
+parent chain loops back to itself has its parent link dropped, so every cost
+belongs to exactly one top-level task and Σ top-level ``cost_total`` +
+unattributed cost = total cost.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from workmeter.workunits.settings import TERMINAL_TYPES
+from workmeter.workunits.sources import COUNT_COLUMNS
+
+_TERMINAL = ", ".join(f"'{t}'" for t in TERMINAL_TYPES)
+_STATUS_CASE = " ".join(f"WHEN '{t}' THEN '{s}'" for t, s in TERMINAL_TYPES.items())
+_SUMS = ", ".join(f'sum("{c}") AS "{c}"' for c in COUNT_COLUMNS)
+_TOKENS = " + ".join(f'"{c}"' for c in COUNT_COLUMNS if c not in ("reasoning", "web_search"))
+
+_OWN = f"""
+CREATE OR REPLACE TEMP TABLE _wm_own AS
+WITH ev AS (
+  SELECT customer, task_id,
+         min(time) FILTER (WHERE type = 'task.started') AS started_ev,
+         min(time) AS first_ev, max(time) AS last_ev,
+         arg_max(type, (time, seq)) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_type,
+         max(time) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_at,
+         arg_min(workflow, (time, seq)) FILTER (WHERE workflow IS NOT NULL) AS workflow,
+         arg_min(parent_task_id, (time, seq)) FILTER (WHERE parent_task_id IS NOT NULL) AS parent_task_id,
+         arg_min(team, (time, seq)) FILTER (WHERE team IS NOT NULL) AS team,
+         arg_min(project, (time, seq)) FILTER (WHERE project IS NOT NULL) AS project,
+         arg_min("user", (time, seq)) FILTER (WHERE "user" IS NOT NULL) AS "user"
+  FROM _wm_tev GROUP BY ALL
+),
+us AS (
+  SELECT customer, task_id, sum(calls) AS calls, {_SUMS}, sum(cost) AS cost,
+         sum(unpriced_calls) AS unpriced_calls, min(first_at) AS first_use, max(last_at) AS last_use,
+         list(model ORDER BY model) AS models,
+         arg_max(model, (coalesce(cost, 0), calls, model)) AS model,
+         min(workflow) AS workflow, min(team) AS team, min(project) AS project, min("user") AS "user"
+  FROM _wm_um WHERE task_id IS NOT NULL GROUP BY ALL
+)
+SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.task_id) AS task_id,
+       coalesce(ev.workflow, us.workflow) AS workflow, coalesce(ev.team, us.team) AS team,
+       coalesce(ev.project, us.project) AS project, coalesce(ev."user", us."user") AS "user",
+       ev.parent_task_id,
+       coalesce(ev.started_ev, least(ev.first_ev, us.first_use)) AS started_at,
+       greatest(ev.last_ev, us.last_use) AS last_activity_at,
+       ev.terminal_type, ev.terminal_at,
+       coalesce(us.calls, 0) AS calls,
+       {", ".join(f'coalesce(us."{c}", 0) AS "{c}"' for c in COUNT_COLUMNS)},
+       coalesce(us.cost, 0::DECIMAL(38, 18)) AS cost,
+       coalesce(us.unpriced_calls, 0) AS unpriced_calls,
+       coalesce(us.models, []) AS models, us.model
+FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id
+"""
+
+_EDGES = """
+CREATE OR REPLACE TEMP TABLE _wm_edges AS
+SELECT c.customer, c.task_id, c.parent_task_id
+FROM _wm_own c SEMI JOIN _wm_own p ON p.customer = c.customer AND p.task_id = c.parent_task_id
+WHERE c.parent_task_id IS NOT NULL AND c.parent_task_id <> c.task_id
+"""
+
+_ANC = """
+CREATE OR REPLACE TEMP TABLE _wm_anc AS
+WITH RECURSIVE anc(customer, task_id, ancestor) AS (
+  SELECT customer, task_id, parent_task_id FROM _wm_edges
+  UNION
+  SELECT a.customer, a.task_id, e.parent_task_id
+  FROM anc a JOIN _wm_edges e ON e.customer = a.customer AND e.task_id = a.ancestor
+)
+SELECT * FROM anc
+"""
+
+_DROP_CYCLES = """
+DELETE FROM _wm_edges e USING (SELECT DISTINCT customer, task_id FROM _wm_anc WHERE task_id = ancestor) c
+WHERE e.customer = c.customer AND e.task_id = c.task_id
+"""
+
+#: Columns summed over a task's descendants into ``<name>_total``.
+SUBTREE_COLUMNS: tuple[str, ...] = ("calls", "tokens", "cost", "unpriced_calls", "value", "outcomes_billed")
+_SUB_SUMS = ", ".join(f'sum(d."{c}") AS "{c}"' for c in SUBTREE_COLUMNS)
+_TOTALS = ", ".join(f'o."{c}" + coalesce(s."{c}", 0) AS "{c}_total"' for c in SUBTREE_COLUMNS)
+
+_TASKS = f"""
+CREATE OR REPLACE TEMP TABLE _wm_tasks AS
+WITH own AS (
+  SELECT o.*, {_TOKENS} AS tokens, coalesce(rt.retries, 0) AS retries,
+         t.outcome, t.outcome_at, t.confirmed AS outcome_confirmed,
+         coalesce(t.value, 0::DECIMAL(38, 18)) AS value, coalesce(t.outcomes_billed, 0) AS outcomes_billed
+  FROM _wm_own o
+  LEFT JOIN _wm_retry rt ON rt.customer = o.customer AND rt.task_id = o.task_id
+  LEFT JOIN _wm_tout t ON t.customer = o.customer AND t.task_id = o.task_id
+),
+sub AS (
+  SELECT a.customer, a.ancestor AS task_id, count(*) AS subtasks, {_SUB_SUMS}
+  FROM _wm_anc a JOIN own d ON d.customer = a.customer AND d.task_id = a.task_id GROUP BY ALL
+),
+root AS (
+  SELECT a.customer, a.task_id, a.ancestor AS root_task_id
+  FROM _wm_anc a ANTI JOIN _wm_edges e ON e.customer = a.customer AND e.task_id = a.ancestor
+),
+life AS (
+  SELECT o.*, CASE WHEN o.terminal_type IS NOT NULL THEN o.terminal_at ELSE o.last_activity_at END AS ended_at,
+         o.terminal_type IS NULL AND o.last_activity_at < $as_of - to_seconds($abandon_s) AS abandoned_inferred
+  FROM own o
+)
+SELECT o.customer, o.task_id, o.workflow, o.team, o.project, o."user",
+       CASE WHEN e.task_id IS NOT NULL THEN o.parent_task_id END AS parent_task_id,
+       coalesce(r.root_task_id, o.task_id) AS root_task_id, e.task_id IS NULL AS is_top,
+       o.started_at, o.ended_at, o.last_activity_at,
+       CASE WHEN o.terminal_type IS NOT NULL THEN CASE o.terminal_type {_STATUS_CASE} END
+            WHEN o.abandoned_inferred THEN 'abandoned' ELSE 'running' END AS status,
+       o.abandoned_inferred, epoch(o.ended_at) - epoch(o.started_at) AS duration_s,
+       o.calls, {", ".join(f'o."{c}"' for c in COUNT_COLUMNS)}, o.tokens, o.cost, o.unpriced_calls,
+       o.models, o.model, o.retries,
+       o.outcome, o.outcome_at, o.outcome_confirmed, o.value, o.outcomes_billed,
+       coalesce(s.subtasks, 0) AS subtasks, {_TOTALS}
+FROM life o
+LEFT JOIN _wm_edges e ON e.customer = o.customer AND e.task_id = o.task_id
+LEFT JOIN root r ON r.customer = o.customer AND r.task_id = o.task_id
+LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
+"""
+
+
+def build_tasks(con: duckdb.DuckDBPyConnection, *, as_of: object, abandon_after_seconds: int) -> None:
+    """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``."""
+    con.execute(_OWN)
+    con.execute(_EDGES)
+    con.execute(_ANC)
+    cycles = con.execute("SELECT count(*) FROM _wm_anc WHERE task_id = ancestor").fetchone()
+    if cycles and cycles[0]:
+        con.execute(_DROP_CYCLES)
+        con.execute(_ANC)
+    con.execute(_TASKS, {"as_of": as_of, "abandon_s": abandon_after_seconds})
