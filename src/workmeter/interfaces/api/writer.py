@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workmeter.core.errors import Overloaded
+from workmeter.core.errors import Overloaded, StorageError, WorkmeterError
 from workmeter.interfaces.api.metrics import Registry
 
 log = logging.getLogger("workmeter.writer")
@@ -137,10 +137,12 @@ class GroupCommitWriter:
         started = time.perf_counter()
         try:
             report = self.ledger.ingest(events, origin=batch[0].origin, with_results=with_results)
-        except BaseException as exc:  # every waiting request learns of the failure
-            log.error("commit failed", extra={"events": len(events), "error": type(exc).__name__})
+        except Exception as exc:  # every waiting request learns of the failure; nothing was committed
+            log.exception("commit failed", extra={"events": len(events)})
+            failure = exc if isinstance(exc, WorkmeterError) else \
+                StorageError(f"the ledger could not commit this batch ({type(exc).__name__}); retry it")
             for job in batch:
-                job.loop.call_soon_threadsafe(_resolve, job.future, exc)
+                job.loop.call_soon_threadsafe(_resolve, job.future, failure)
             return
         self.metrics.observe("workmeter_commit_duration_seconds", time.perf_counter() - started)
         self.metrics.inc("workmeter_commits_total")

@@ -1,0 +1,226 @@
+"""HTTP ingest against a real server: the openmeter client, batches, limits, backpressure, auth."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+from api_support import ThreadServer, usage_event
+
+from workmeter.app import Workmeter
+
+
+@pytest.fixture
+def server(wm: Workmeter) -> Iterator[ThreadServer]:
+    with ThreadServer(wm, max_body_bytes=200_000, max_events_per_request=50) as srv:
+        yield srv
+
+
+@pytest.fixture
+def admin(server: ThreadServer) -> str:
+    return server.wm.keys.create("admin")[1]
+
+
+def _usage(server: ThreadServer, key: str, by: str = "customer") -> list[dict]:
+    with server.client(key) as c:
+        r = c.get("/api/v1/usage", params={"by": by})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def test_openmeter_client_ingest_single_and_batch(server: ThreadServer, admin: str) -> None:
+    from openmeter import Client
+
+    key = server.wm.keys.create("ingest")[1]
+    client = Client(endpoint=server.url, token=key)
+    ev = usage_event("om-1", subject="cus_a", input_tokens=10, output_tokens=5)
+    client.events.ingest_event(ev)  # raises unless the server answers 204
+    client.events.ingest_events([usage_event("om-2", subject="cus_a"), usage_event("om-3", subject="cus_b")])
+    client.events.ingest_event(ev)  # a retry: 204, counted once
+    rows = {r["customer"]: r for r in _usage(server, admin)}
+    assert rows["cus_a"]["events"] == 2 and rows["cus_a"]["input"] == 110
+    assert rows["cus_b"]["events"] == 1
+
+
+def test_report_gives_each_event_its_status(server: ThreadServer) -> None:
+    key = server.wm.keys.create("ingest")[1]
+    first = usage_event("r-1")
+    changed = usage_event("r-1", input_tokens=999)
+    bad = {**usage_event("r-2"), "time": "yesterday"}
+    with server.client(key) as c:
+        assert c.post("/api/v1/events", json=[first]).status_code == 204
+        r = c.post("/api/v1/events?report=true", json=[usage_event("r-3"), first, changed, bad],
+                   headers={"content-type": "application/cloudevents-batch+json"})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["accepted"], body["duplicates"], body["conflicts"], body["rejected"]) == (1, 1, 1, 1)
+    assert [(x["position"], x["status"]) for x in body["results"]] == \
+        [(0, "accepted"), (1, "duplicate"), (2, "conflict"), (3, "rejected")]
+    assert "time" in body["results"][3]["reason"]
+
+
+def test_a_single_rejected_event_is_a_400_with_the_reason_and_kept_in_rejects(server: ThreadServer,
+                                                                               admin: str) -> None:
+    with server.client(admin) as c:
+        r = c.post("/api/v1/events", content=orjson.dumps({**usage_event("bad-1"), "specversion": "0.3"}),
+                   headers={"content-type": "application/cloudevents+json"})
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "invalid_event" and "specversion" in r.json()["error"]["message"]
+        rejects = c.get("/api/v1/rejects").json()
+    assert rejects[0]["id"] == "bad-1" and "specversion" in rejects[0]["reason"]
+
+
+def test_bad_bodies_get_one_clear_error_shape(server: ThreadServer, admin: str) -> None:
+    with server.client(admin) as c:
+        cases = [
+            (c.post("/api/v1/events", content=b"{not json", headers={"content-type": "application/json"}),
+             400, "invalid_input"),
+            (c.post("/api/v1/events", content=b"[1, 2]", headers={"content-type": "application/json"}),
+             400, "invalid_input"),
+            (c.post("/api/v1/events", content=b"[]", headers={"content-type": "application/cloudevents+json"}),
+             400, "invalid_input"),
+            (c.post("/api/v1/events", content=b"a,b", headers={"content-type": "text/csv"}),
+             415, "unsupported_media"),
+            (c.post("/api/v1/events", json=[usage_event(f"m{i}") for i in range(51)]), 400, "invalid_input"),
+            (c.post("/api/v1/events", content=b"[" + b" " * 300_000 + b"]",
+                    headers={"content-type": "application/json"}), 413, "too_large"),
+            (c.post("/api/v1/events", content=gzip.compress(b"[" + b" " * 300_000 + b"]"),
+                    headers={"content-type": "application/json", "content-encoding": "gzip"}),
+             413, "too_large"),
+        ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        assert response.json()["error"]["message"]
+
+
+def test_gzip_body_is_accepted(server: ThreadServer, admin: str) -> None:
+    with server.client(admin) as c:
+        r = c.post("/api/v1/events", content=gzip.compress(orjson.dumps([usage_event("gz-1")])),
+                   headers={"content-type": "application/json", "content-encoding": "gzip"})
+    assert r.status_code == 204
+    assert _usage(server, admin)[0]["events"] == 1
+
+
+def test_keys_scopes_and_headers(server: ThreadServer) -> None:
+    ingest = server.wm.keys.create("ingest")[1]
+    read = server.wm.keys.create("read")[1]
+    revoked_key, revoked = server.wm.keys.create("admin")
+    server.wm.keys.revoke(revoked_key.id)
+    ev = [usage_event("k-1")]
+    with httpx.Client(base_url=server.url) as c:
+        missing = c.post("/api/v1/events", json=ev)
+        assert missing.status_code == 401 and missing.json()["error"]["code"] == "unauthorized"
+        assert c.post("/api/v1/events", json=ev, headers={"Authorization": f"Bearer {revoked}"}).status_code == 401
+        assert c.post("/api/v1/events", json=ev, headers={"Authorization": "Bearer wm_x_y"}).status_code == 401
+        wrong = c.post("/api/v1/events", json=ev, headers={"X-Api-Key": read})
+        assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "forbidden"
+        assert c.get("/api/v1/usage", headers={"X-Api-Key": ingest}).status_code == 403
+        assert c.post("/api/v1/events", json=ev, headers={"X-Api-Key": ingest}).status_code == 204
+        assert c.get("/api/v1/usage", headers={"X-Api-Key": read}).status_code == 200
+        assert c.get("/api/v1/keys", headers={"X-Api-Key": read}).status_code == 403
+
+
+def test_bound_key_ingests_only_its_customer(server: ThreadServer, admin: str) -> None:
+    key = server.wm.keys.create("ingest", customer="cus_a")[1]
+    with server.client(key) as c:
+        denied = c.post("/api/v1/events", json=[usage_event("b-1", subject="cus_a"),
+                                                 usage_event("b-2", subject="cus_b")])
+        assert denied.status_code == 403 and denied.json()["error"]["where"] == "body[1].subject"
+        no_subject = usage_event("b-3")
+        del no_subject["subject"]
+        assert c.post("/api/v1/events", json=[no_subject]).status_code == 204
+    assert [(r["customer"], r["events"]) for r in _usage(server, admin)] == [("cus_a", 1)]
+
+
+def test_full_queue_answers_429_with_retry_after_and_nothing_is_lost(wm: Workmeter) -> None:
+    with ThreadServer(wm, max_queued_events=10) as server:
+        key = wm.keys.create("admin")[1]
+        results: dict[str, int] = {}
+
+        def post(name: str, n: int) -> None:
+            with server.client(key) as c:
+                events = [usage_event(f"{name}-{i}") for i in range(n)]
+                results[name] = c.post("/api/v1/events", json=events).status_code
+
+        hold = wm.db.write()  # the writer cannot commit while the test holds the write transaction
+        hold.__enter__()
+        try:
+            first = threading.Thread(target=post, args=("first", 8))
+            first.start()
+            _wait(lambda: server.app.state.writer.queued_events == 8)
+            with server.client(key) as c:
+                r = c.post("/api/v1/events", json=[usage_event(f"second-{i}") for i in range(5)])
+            assert r.status_code == 429 and r.headers["retry-after"] == "1"
+            assert r.json()["error"]["code"] == "overloaded"
+        finally:
+            hold.__exit__(None, None, None)
+        first.join(30)
+        assert results["first"] == 204
+        assert _usage(server, key)[0]["events"] == 8
+
+
+def test_concurrent_requests_share_one_commit(wm: Workmeter) -> None:
+    with ThreadServer(wm) as server:
+        key = wm.keys.create("admin")[1]
+        metrics = server.app.state.metrics
+        statuses: list[int] = []
+
+        def post(i: int) -> None:
+            with server.client(key) as c:
+                statuses.append(c.post("/api/v1/events", json=[usage_event(f"g{i}-{j}") for j in range(3)])
+                                .status_code)
+
+        hold = wm.db.write()
+        hold.__enter__()
+        try:
+            threads = [threading.Thread(target=post, args=(i,)) for i in range(6)]
+            for t in threads:
+                t.start()
+            _wait(lambda: server.app.state.writer.queued_events == 18)
+            before = metrics.value("workmeter_commits_total")
+        finally:
+            hold.__exit__(None, None, None)
+        for t in threads:
+            t.join(30)
+        assert statuses == [204] * 6
+        # the first request may already be inside its transaction; the other five share one
+        assert metrics.value("workmeter_commits_total") - before <= 2
+        assert _usage(server, key)[0]["events"] == 18
+
+
+def test_graceful_shutdown_commits_what_was_acknowledged(wm: Workmeter) -> None:
+    key = wm.keys.create("ingest")[1]
+    server = ThreadServer(wm)
+    with server:
+        with server.client(key) as c:
+            for i in range(5):
+                assert c.post("/api/v1/events", json=[usage_event(f"s{i}-{j}") for j in range(20)]).status_code == 204
+    assert not server.app.state.writer.alive
+    assert wm.db.read().execute("SELECT count(*) FROM events").fetchone()[0] == 100
+
+
+def test_ops_endpoints(server: ThreadServer, admin: str) -> None:
+    with server.client() as c:
+        assert c.get("/healthz").json() == {"status": "ok"}
+        assert c.get("/readyz").json()["status"] == "ready"
+        with server.client(admin) as a:
+            assert a.post("/api/v1/events", json=[usage_event("m-1"), usage_event("m-1")]).status_code == 204
+        text = c.get("/metrics").text
+    assert 'workmeter_events_total{origin="api",status="accepted"} 1' in text
+    assert 'workmeter_events_total{origin="api",status="duplicate"} 1' in text
+    assert "workmeter_request_duration_seconds_bucket" in text and "workmeter_writer_queue_events 0" in text
+
+
+def _wait(condition, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
