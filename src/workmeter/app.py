@@ -41,3 +41,9 @@ class Workmeter:
         from workmeter.control.keys import KeyStore
 
         return KeyStore(self.db)
+
+    @cached_property
+    def work(self) -> Any:
+        from workmeter.workunits.service import WorkService
+
+        return WorkService(self.db)

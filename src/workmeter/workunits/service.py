@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -18,11 +19,21 @@ import duckdb
 
 from workmeter.store.duckdb import Database
 from workmeter.workunits import outcomes as oc
+from workmeter.workunits.prices import cache_read_price_sql
 from workmeter.workunits.ratios import dec
 from workmeter.workunits.rollups import Scope, parse_by, rollup, window_sql
 from workmeter.workunits.settings import OutcomeRule, WorkSettings
-from workmeter.workunits.sources import USAGE_SOURCE, default_as_of, instant, load_task_events, load_usage
+from workmeter.workunits.sources import (
+    USAGE_SOURCE,
+    default_as_of,
+    instant,
+    load_task_events,
+    load_usage,
+    prompt_calls_sql,
+)
 from workmeter.workunits.tasks import build_tasks
+from workmeter.workunits.trends import check_period, trend_rows
+from workmeter.workunits.waste import find_waste
 
 #: Columns of :meth:`WorkService.tasks` rows, in order.
 TASK_FIELDS: tuple[str, ...] = (
@@ -34,6 +45,14 @@ TASK_FIELDS: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One report run: its cursor (holding the temp tables) and its source parameters."""
+
+    con: duckdb.DuckDBPyConnection
+    params: dict[str, Any]
+
+
 class WorkService:
     def __init__(self, db: Database, settings: WorkSettings | None = None, usage_source: str = USAGE_SOURCE) -> None:
         self.db = db
@@ -43,7 +62,7 @@ class WorkService:
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def session(self, *, customer: str | None = None, as_of: object = None, usage: bool = True,
-                settings: WorkSettings | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+                settings: WorkSettings | None = None) -> Iterator[Run]:
         """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``."""
         st = settings or self.settings
         con = self.db.read()
@@ -55,7 +74,7 @@ class WorkService:
             if usage:
                 load_usage(con, params, self.usage_source)
                 build_tasks(con, as_of=at, abandon_after_seconds=st.abandon_after_seconds)
-            yield con
+            yield Run(con, params)
         finally:
             con.close()
 
@@ -70,7 +89,8 @@ class WorkService:
         cols = ", ".join(f'"{c}"' for c in TASK_FIELDS)
         sql = (f"SELECT {cols} FROM _wm_tasks WHERE {' AND '.join(where)} "
                f"ORDER BY started_at DESC, customer, task_id {'LIMIT ' + str(int(limit)) if limit else ''}")
-        with self.session(customer=customer, as_of=as_of) as con:
+        with self.session(customer=customer, as_of=as_of) as run:
+            con = run.con
             rows = con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end"),
                                      "workflow": workflow, "status": status}).fetchall()
         return [dict(zip(TASK_FIELDS, r, strict=True)) for r in rows]
@@ -81,7 +101,8 @@ class WorkService:
         """Rollup rows (see :mod:`workmeter.workunits.rollups`)."""
         keys = parse_by(by)
         filters = {"workflow": workflow} if workflow else None
-        with self.session(customer=customer, as_of=as_of) as con:
+        with self.session(customer=customer, as_of=as_of) as run:
+            con = run.con
             return rollup(con, keys, scope=scope, start=instant(start, "start"), end=instant(end, "end"),
                           filters=filters,
                           outcome_price=outcome_price)
@@ -101,7 +122,8 @@ class WorkService:
 
     def totals(self, *, customer: str | None = None, as_of: object = None) -> dict[str, Any]:
         """Conservation check: total rated cost = Σ top-level task cost + unattributed cost."""
-        with self.session(customer=customer, as_of=as_of) as con:
+        with self.session(customer=customer, as_of=as_of) as run:
+            con = run.con
             total, unattributed, unpriced = con.execute(
                 "SELECT coalesce(sum(cost), 0), coalesce(sum(cost) FILTER (WHERE task_id IS NULL), 0), "
                 "coalesce(sum(unpriced_calls), 0) FROM _wm_um").fetchone() or (0, 0, 0)
@@ -109,6 +131,23 @@ class WorkService:
         assert tasks is not None
         return {"total_cost": dec(total), "task_cost": dec(tasks[0]), "unattributed_cost": dec(unattributed),
                 "top_level_tasks": int(tasks[1]), "unpriced_calls": int(unpriced)}
+
+    def waste(self, by: str | Sequence[str] = (), *, customer: str | None = None, start: object = None,
+              end: object = None, as_of: object = None) -> list[dict[str, Any]]:
+        """Waste findings ranked by estimated saving (see :mod:`workmeter.workunits.waste`)."""
+        keys = parse_by(by) if by else []
+        with self.session(customer=customer, as_of=as_of) as run:
+            params = {k: run.params[k] for k in ("as_of", "customer")}
+            run.con.execute(prompt_calls_sql(self.usage_source, cache_read_price_sql(run.con)), params)
+            return find_waste(run.con, self.settings.waste, by=keys, start=instant(start, "start"),
+                              end=instant(end, "end"))
+
+    def trends(self, by: str | Sequence[str] = "workflow", *, period: str = "month", customer: str | None = None,
+               start: object = None, end: object = None, as_of: object = None) -> list[dict[str, Any]]:
+        """Token vs completed-work vs value growth per group and period (see :mod:`.trends`)."""
+        keys = [k for k in parse_by(by) if k not in ("day", "week", "month")]
+        rows = self.work([*keys, check_period(period)], customer=customer, start=start, end=end, as_of=as_of)
+        return trend_rows(rows, keys, period, self.settings.trend_tolerance)
 
     # -- outcomes -------------------------------------------------------------------------
     def _outcome_settings(self, outcome: str | None, rule: OutcomeRule | None) -> WorkSettings:
@@ -120,14 +159,16 @@ class WorkService:
                           rule: OutcomeRule | None = None, as_of: object = None) -> list[oc.OutcomeLine]:
         """Outcomes billable in ``[start, end)`` for a customer (``None``: all customers)."""
         st = self._outcome_settings(outcome, rule)
-        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as con:
+        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
+            con = run.con
             return oc.billable_outcomes(con, instant(start, "start"), instant(end, "end"), outcome)
 
     def clawbacks(self, customer: str | None, start: object, end: object, *, outcome: str | None = None,
                   rule: OutcomeRule | None = None, as_of: object = None) -> list[oc.OutcomeLine]:
         """Reopens in ``[start, end)`` of outcomes billed in an earlier period."""
         st = self._outcome_settings(outcome, rule)
-        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as con:
+        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
+            con = run.con
             return oc.clawbacks(con, instant(start, "start"), instant(end, "end"), outcome)
 
     def outcome_timeline(self, *, customer: str | None = None, start: object = None, end: object = None,
@@ -136,7 +177,8 @@ class WorkService:
         sql = ("SELECT customer, task_id, outcome, kind, occurred_at, billed_at, clawed_back_at, value FROM _wm_otl "
                "WHERE ($start IS NULL OR occurred_at >= $start) AND ($end IS NULL OR occurred_at < $end) "
                "ORDER BY occurred_at, customer, task_id")
-        with self.session(customer=customer, as_of=as_of, usage=False) as con:
+        with self.session(customer=customer, as_of=as_of, usage=False) as run:
+            con = run.con
             cur = con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end")})
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

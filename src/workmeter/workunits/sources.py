@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from workmeter.core.errors import InvalidInput
+from workmeter.core.timeutil import parse_instant
 from workmeter.normalize.buckets import TOKEN_BUCKETS
 from workmeter.workunits.settings import TASK_TYPES
 
@@ -81,6 +82,24 @@ GROUP BY ALL
 """
 
 
+def prompt_calls_sql(source: str = USAGE_SOURCE, cache_price: str = "NULL") -> str:
+    """``_wm_ph``: one row per usage call that carries a prompt hash (for the waste finders).
+
+    ``cache_price`` is an SQL expression over the rated row ``r`` giving the
+    cache-read price per token of the call's catalog line (NULL when unknown).
+    """
+    tokens = " + ".join(f'r."{c}"' for c in TOKEN_BUCKETS)
+    return f"""
+CREATE OR REPLACE TEMP TABLE _wm_ph AS
+SELECT * EXCLUDE (prompt_hash), prompt_hash FROM (
+  SELECT r.subject AS customer, r.task_id, {PROMPT_HASH.replace("data", "r.data")} AS prompt_hash, r.time, r.seq,
+         r.model, r.workflow, r.input, {tokens} AS tokens, r.cost, r.cost_input,
+         CAST({cache_price} AS DECIMAL(38, 18)) AS cache_read_price
+  FROM {source} r WHERE {_FILTER.replace("time", "r.time").replace("subject", "r.subject")}
+) WHERE prompt_hash IS NOT NULL
+"""
+
+
 def load_task_events(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
     """Fill ``_wm_tev`` (enough for outcome billing)."""
     con.execute(TASK_EVENTS_SQL, {k: params[k] for k in ("as_of", "customer", "currency")})
@@ -101,7 +120,8 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:
 
 
 def instant(value: object, field: str = "time") -> datetime | None:
-    """A report bound as an aware UTC datetime: datetime, date (midnight UTC) or RFC 3339 / ISO text."""
+    """A report bound as an aware UTC datetime: datetime, date (midnight UTC), or text
+    (``2026-10``, ``2026-10-01``, RFC 3339)."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -109,8 +129,5 @@ def instant(value: object, field: str = "time") -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
-        try:
-            return instant(datetime.fromisoformat(value.strip().replace("z", "Z")), field)
-        except ValueError:
-            raise InvalidInput(f"{field}: {value!r} is not an ISO date or timestamp") from None
+        return instant(parse_instant(value, field=field), field)
     raise InvalidInput(f"{field}: {type(value).__name__} is not a time")
