@@ -1,0 +1,134 @@
+"""The catalog service: sync versions, load them, show price cards, check coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workmeter.catalog import store
+from workmeter.catalog.aliases import resolve
+from workmeter.catalog.book import Book, parse_book
+from workmeter.catalog.build import build_catalog
+from workmeter.catalog.model import RATED_BUCKETS, UNITS, Catalog, canonical_tier
+from workmeter.core.errors import InvalidInput, NotFound
+from workmeter.store.duckdb import Database
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    version: str
+    created: bool
+    previous: str | None
+    rows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "created": self.created, "previous": self.previous,
+                "rows": self.rows}
+
+
+class CatalogService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.ensure(*store.DDL)
+        self._cache: dict[str, Catalog] = {}
+
+    # versions -----------------------------------------------------------
+    def versions(self) -> list[dict[str, Any]]:
+        return store.versions(self.db)
+
+    def latest_version(self) -> str | None:
+        all_versions = self.versions()
+        return all_versions[-1]["version"] if all_versions else None
+
+    def load(self, version: str | None = None) -> Catalog:
+        """A version in memory (the latest when None); cached, as versions never change."""
+        version = version or self.latest_version()
+        if version is None:
+            raise NotFound("no catalog version yet: run `workmeter prices sync`")
+        if version not in self._cache:
+            if not store.version_exists(self.db, version):
+                raise NotFound(f"unknown catalog version {version!r}", where="--catalog-version")
+            self._cache[version] = store.load_version(self.db, version)
+        return self._cache[version]
+
+    def _stored_books(self, version: str | None) -> list[Book]:
+        if version is None:
+            return []
+        rows = self.db.read().execute(
+            "SELECT name, text FROM catalog_books WHERE version = ? AND name <> 'provider-rules' "
+            "ORDER BY position", [version]).fetchall()
+        return [parse_book(text, name=name) for name, text in rows]
+
+    def sync(self, book_paths: list[Path] | None = None) -> SyncResult:
+        """Import the installed list prices (+ books) as a new version when anything changed.
+
+        Without ``book_paths`` the books of the latest version are kept.
+        """
+        previous = self.latest_version()
+        if book_paths is None:
+            books = self._stored_books(previous)
+        else:
+            books = []
+            for p in book_paths:
+                try:
+                    books.append(parse_book(Path(p).read_text(), name=Path(p).stem))
+                except OSError as exc:
+                    raise InvalidInput(f"cannot read price book: {exc}", where=str(p)) from None
+        catalog, digest, all_books = build_catalog(books)
+        rows = len(catalog.all_rows())
+        if store.version_exists(self.db, catalog.version):
+            return SyncResult(catalog.version, False, previous, rows)
+        from workmeter.catalog.build import genai_version
+
+        store.write_version(self.db, catalog, genai_version=genai_version(), content_hash=digest,
+                            books=[(b.name, b.content_hash, b.text) for b in all_books])
+        self._cache[catalog.version] = catalog
+        return SyncResult(catalog.version, True, previous, rows)
+
+    # reports ------------------------------------------------------------
+    def show(self, model: str, provider: str | None = None, at: datetime | None = None,
+             service_tier: str | None = None, version: str | None = None) -> dict[str, Any]:
+        """The effective price card of a model at a time (every tier, every window and input range)."""
+        catalog = self.load(version)
+        entry = resolve(catalog, provider, model)
+        if entry is None:
+            raise NotFound(f"unknown model {model!r}" + (f" for provider {provider!r}" if provider else ""))
+        at = at or datetime.now(UTC)
+        tiers = [canonical_tier(service_tier)] if service_tier else catalog.tiers_of(entry.provider, entry.model)
+        rows = []
+        for tier in tiers:
+            for r in catalog.rows.get((entry.provider, entry.model, tier), ()):
+                if r.valid_from <= at < r.valid_to:
+                    rows.append(price_card_row(r))
+        return {"provider": entry.provider, "model": entry.model, "name": entry.name, "at": at,
+                "catalog_version": catalog.version, "rows": rows}
+
+
+def _hhmm(us: int) -> str:
+    minutes = us // 60_000_000
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def price_card_row(r: Any) -> dict[str, Any]:
+    """One price row for display: tier, window, input range, and per-bucket prices."""
+    out: dict[str, Any] = {"service_tier": r.service_tier,
+                           "valid_from": None if r.valid_from.year == 1 else r.valid_from,
+                           "valid_to": None if r.valid_to.year == 9999 else r.valid_to,
+                           "window_utc": None if (r.tod_lo, r.tod_hi) == (0, 86_400_000_000)
+                           else f"{_hhmm(r.tod_lo)}-{_hhmm(r.tod_hi)}",
+                           "total_input": _input_range(r.in_lo, r.in_hi)}
+    for b, p in zip(RATED_BUCKETS, r.prices, strict=True):
+        label = f"{b}_per_mtok" if UNITS[b] == "token" else f"{b}_per_request"
+        out[label] = None if p is None else (p if UNITS[b] == "token" else p / 1_000_000)
+    out["source"] = r.source
+    return out
+
+
+def _input_range(lo: int, hi: int) -> str:
+    if lo == 0 and hi >= 2**62:
+        return "any"
+    if hi >= 2**62:
+        return f">= {lo:,}"
+    return f"{lo:,} – {hi - 1:,}"

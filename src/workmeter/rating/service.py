@@ -1,0 +1,193 @@
+"""The rater: keeps rate cards current and answers rating questions.
+
+Building the rater makes sure a catalog exists (the first build syncs the
+installed list prices and records run 1 over all time), creates the
+``rated_events`` view, and rates any ledger key it has not seen yet. Rating
+itself happens at query time in ``rated_events``; this service only writes
+the small card tables, so history stays reproducible: the same run gives the
+same cost for the same events, always.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from workmeter.catalog.model import RATED_BUCKETS, Catalog
+from workmeter.catalog.service import CatalogService
+from workmeter.core.errors import InvalidInput, NotFound
+from workmeter.normalize.buckets import Buckets
+from workmeter.rating import store
+from workmeter.rating.card import CardRow, Segment, card
+from workmeter.rating.reference import RatedEvent, rate_segments
+from workmeter.rating.runs import RatingRun, insert_run, list_runs, segments
+from workmeter.store.duckdb import Database
+
+Key = tuple[str, str, str]
+_TS = pa.timestamp("us", tz="UTC")
+_UNIT = pa.decimal128(38, 24)
+
+_NEW_KEYS = """
+SELECT DISTINCT coalesce(provider, ''), coalesce(model, ''), coalesce(service_tier, '') FROM (
+  SELECT provider, model, service_tier FROM events WHERE type = 'llm.usage' AND seq > ?
+  UNION ALL
+  SELECT provider, model, service_tier FROM corrections WHERE type = 'llm.usage')
+EXCEPT SELECT provider, model, service_tier FROM rate_keys
+"""
+
+
+class Rater:
+    def __init__(self, db: Database, catalog: CatalogService) -> None:
+        self.db = db
+        self.catalog = catalog
+        db.ensure(*store.TABLES)
+        with db.write() as con:
+            for stmt in store.VIEWS:
+                con.execute(stmt)
+        if not list_runs(db):
+            version = catalog.latest_version() or catalog.sync().version
+            self._record_run(version, None, None, "initial rating run (first catalog sync)")
+        self.refresh()
+
+    # runs ---------------------------------------------------------------
+    def runs(self) -> list[RatingRun]:
+        return list_runs(self.db)
+
+    def current_run(self) -> RatingRun:
+        return self.runs()[-1]
+
+    def segments(self, run_id: int | None = None) -> list[Segment]:
+        runs = self.runs()
+        if run_id is not None:
+            if run_id not in {r.run_id for r in runs}:
+                raise NotFound(f"unknown rating run {run_id}", where="--run")
+            runs = [r for r in runs if r.run_id <= run_id]
+        return [(a, b, self.catalog.load(v)) for a, b, v in segments(runs)]
+
+    def rerate(self, start: datetime | None = None, end: datetime | None = None,
+               catalog_version: str | None = None, note: str | None = None) -> RatingRun:
+        """Record a new run pricing [start, end) with a catalog version (default: the latest)."""
+        version = catalog_version or self.catalog.latest_version()
+        if version is None:
+            raise NotFound("no catalog version yet: run `workmeter prices sync`")
+        self.catalog.load(version)  # validates it exists
+        if start and end and start >= end:
+            raise InvalidInput("--from must be before --to", where="--from")
+        self.refresh()
+        return self._record_run(version, start, end, note)
+
+    def _record_run(self, version: str, start: datetime | None, end: datetime | None,
+                    note: str | None) -> RatingRun:
+        with self.db.write() as con:
+            run = insert_run(con, version, start, end, note)
+        keys = self._keys()
+        table = self._cards_table(run.run_id, keys, self.segments(run.run_id))
+        with self.db.write() as con:
+            con.register("_wm_cards", table)
+            con.execute("INSERT INTO rate_cards SELECT * FROM _wm_cards")
+            con.execute("DELETE FROM rate_cards_current")
+            con.execute("INSERT INTO rate_cards_current SELECT * FROM _wm_cards")
+            con.unregister("_wm_cards")
+        return run
+
+    # keys ---------------------------------------------------------------
+    def _keys(self) -> list[Key]:
+        return [tuple(r) for r in self.db.read().execute(  # type: ignore[misc]
+            "SELECT provider, model, service_tier FROM rate_keys ORDER BY ALL").fetchall()]
+
+    def refresh(self) -> int:
+        """Rate ledger keys not seen before, under every run. Returns how many were new."""
+        cur = self.db.read()
+        row = cur.execute("SELECT value FROM rating_state WHERE key = 'events_seq'").fetchone()
+        watermark = int(row[0]) if row else -1
+        top_row = cur.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
+        top = int(top_row[0]) if top_row else -1
+        new: list[Key] = [tuple(r) for r in cur.execute(_NEW_KEYS, [watermark]).fetchall()]  # type: ignore[misc]
+        runs = self.runs()
+        tables = [(run.run_id, self._cards_table(run.run_id, new, self.segments(run.run_id)))
+                  for run in runs] if new else []
+        with self.db.write() as con:
+            if new:
+                con.executemany("INSERT INTO rate_keys VALUES (?, ?, ?, ?)",
+                                [[*k, datetime.now(UTC)] for k in new])
+            for run_id, table in tables:
+                con.register("_wm_cards", table)
+                con.execute("INSERT INTO rate_cards SELECT * FROM _wm_cards")
+                if run_id == runs[-1].run_id:
+                    con.execute("INSERT INTO rate_cards_current SELECT * FROM _wm_cards")
+                con.unregister("_wm_cards")
+            con.execute("INSERT OR REPLACE INTO rating_state VALUES ('events_seq', ?)", [max(top, watermark)])
+        return len(new)
+
+    @staticmethod
+    def _cards_table(run_id: int, keys: list[Key], segs: list[Segment]) -> pa.Table:
+        rows: list[tuple[Key, CardRow]] = [(k, r) for k in keys for r in card(segs, *k)]
+        return cards_table(run_id, rows)
+
+    # rating -------------------------------------------------------------
+    def rate(self, provider: str | None, model: str | None, buckets: Buckets, time: datetime,
+             service_tier: str | None = None, run_id: int | None = None) -> RatedEvent:
+        """Rate one event with the reference rater under a run (default: current)."""
+        return rate_segments(self.segments(run_id), provider, model, buckets, time, service_tier)
+
+    def catalog_at(self, time: datetime) -> Catalog:
+        """The catalog version the current run uses at ``time``."""
+        for a, b, cat in self.segments():
+            if a <= time < b:
+                return cat
+        raise NotFound(f"no rating run covers {time.isoformat()}")
+
+    def unpriced(self, start: datetime | None = None, end: datetime | None = None,
+                 subjects: list[str] | None = None, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Unpriced usage events grouped by reason (and provider/model as recorded)."""
+        self.refresh()
+        source = "rated_events" if run_id is None else f"rated_events_for_run({int(run_id)})"
+        where: list[str] = ["NOT priced"]
+        params: list[Any] = []
+        if start is not None:
+            where.append("time >= ?")
+            params.append(start)
+        if end is not None:
+            where.append("time < ?")
+            params.append(end)
+        if subjects:
+            where.append("list_contains(?, subject)")
+            params.append(subjects)
+        sql = (f"SELECT unpriced_reason AS reason, provider, model, service_tier, count(*) AS events, "
+               f"min(time) AS first_time, max(time) AS last_time FROM {source} WHERE {' AND '.join(where)} "
+               "GROUP BY ALL ORDER BY events DESC, reason, provider, model")
+        cur = self.db.read()
+        cur.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> pa.Table:
+    """Card rows → the Arrow layout of ``rate_cards`` (prices per unit, DECIMAL(38, 24))."""
+    def col(values: list[Any], typ: pa.DataType) -> pa.Array:
+        return pa.array(values, typ)
+
+    cols: dict[str, pa.Array] = {
+        "run_id": col([run_id] * len(rows), pa.int32()),
+        "provider": col([k[0] for k, _ in rows], pa.string()),
+        "model": col([k[1] for k, _ in rows], pa.string()),
+        "service_tier": col([k[2] for k, _ in rows], pa.string()),
+        "valid_from": col([r.valid_from for _, r in rows], _TS),
+        "valid_to": col([r.valid_to for _, r in rows], _TS),
+        "tod_lo": col([r.tod_lo for _, r in rows], pa.int64()),
+        "tod_hi": col([r.tod_hi for _, r in rows], pa.int64()),
+        "in_lo": col([r.in_lo for _, r in rows], pa.int64()),
+        "in_hi": col([r.in_hi for _, r in rows], pa.int64()),
+    }
+    for i, b in enumerate(RATED_BUCKETS):
+        cols[f"p_{b}"] = col([_per_unit(r.prices[i] if r.prices else None) for _, r in rows], _UNIT)
+    for name in ("reason", "catalog_version", "catalog_provider", "catalog_model"):
+        cols[name] = col([getattr(r, name) for _, r in rows], pa.string())
+    return pa.table(cols)
+
+
+def _per_unit(price_per_million: Decimal | None) -> Decimal | None:
+    return None if price_per_million is None else price_per_million.scaleb(-6)
