@@ -37,6 +37,18 @@ class Workmeter:
         return Ledger(self.db)
 
     @cached_property
+    def catalog(self) -> Any:
+        from workmeter.catalog.service import CatalogService
+
+        return CatalogService(self.db)
+
+    @cached_property
+    def rater(self) -> Any:
+        from workmeter.rating.service import Rater
+
+        return Rater(self.db, self.catalog)
+
+    @cached_property
     def keys(self) -> Any:
         from workmeter.control.keys import KeyStore
 
