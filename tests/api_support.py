@@ -76,7 +76,8 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ProcessServer:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        inherited = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), inherited) if p)}
         cmd = [sys.executable, "-m", "workmeter.interfaces.cli.main", "--db", str(self.db), "serve",
                "--port", str(self.port), "--log-level", "warning", *self.args]
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
