@@ -49,6 +49,23 @@ class Workmeter:
         return Rater(self.db, self.catalog)
 
     @cached_property
+    def meters(self) -> Any:
+        from workmeter.meters.service import MeterService
+
+        return MeterService(self.db, rated_view=self._rated_view)
+
+    @cached_property
+    def billing(self) -> Any:
+        from workmeter.billing.service import BillingService
+
+        return BillingService(self.db, self.meters, rated_view=self._rated_view)
+
+    def _rated_view(self) -> str:
+        """The rated-events view, with any new model key rated first."""
+        self.rater.refresh()
+        return "rated_events"
+
+    @cached_property
     def keys(self) -> Any:
         from workmeter.control.keys import KeyStore
 

@@ -1,0 +1,171 @@
+"""Set-based usage collection: all customers, all segments, a few scans.
+
+The segments to bill (customer, period, segment index, ``[from, to)`` in UTC)
+enter DuckDB as one small Arrow table. Then:
+
+1. one GROUP BY over the rated events joined to the segments gives, per
+   segment and provider/model, bucket counts, cost per bucket, unpriced counts
+   per reason and the catalog versions used;
+2. one GROUP BY per event relation gives every meter the plans need, as
+   FILTERed aggregates (one scan for all meters);
+3. each extension source registered with :func:`register_source` is called
+   once with the segments table (e.g. outcomes of work units).
+
+Nothing here loops over events in Python; the results are small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from workmeter.billing.aggregates import ModelUsage, SegmentUsage, merge_models
+from workmeter.billing.amounts import ZERO
+from workmeter.meters.model import MeterDef
+from workmeter.meters.service import meter_value
+from workmeter.meters.sql import aggregate_sql, condition_sql
+from workmeter.normalize.buckets import PRICED_BUCKETS
+
+SEGMENTS = "_wm_segments"
+SegKey = tuple[str, str, int]  # (customer, period key, segment index)
+
+#: A source: (connection, segments table name, keys wanted) → rows (customer, period, seg, key, value).
+Source = Callable[[duckdb.DuckDBPyConnection, str, Sequence[str]], Iterable[tuple[str, str, int, str, Decimal]]]
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(name: str, fn: Source) -> None:
+    """Make ``name:KEY`` quantities available to charges (``Charge.sources()``).
+
+    ``fn`` gets the segments table (columns ``wm_customer``, ``wm_period``,
+    ``wm_seg``, ``wm_from``, ``wm_to``) and must aggregate set-based.
+    """
+    SOURCES[name] = fn
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    customer: str
+    period: str
+    seg: int
+    start: datetime
+    end: datetime
+    meters: tuple[MeterDef, ...] = ()  # the meters this segment's plan reads
+
+
+def _segments_table(rows: Sequence[SegmentRow]) -> pa.Table:
+    return pa.table({
+        "wm_customer": pa.array([r.customer for r in rows], pa.string()),
+        "wm_period": pa.array([r.period for r in rows], pa.string()),
+        "wm_seg": pa.array([r.seg for r in rows], pa.int32()),
+        "wm_from": pa.array([r.start for r in rows], pa.timestamp("us", tz="UTC")),
+        "wm_to": pa.array([r.end for r in rows], pa.timestamp("us", tz="UTC")),
+    })
+
+
+_JOIN = f"JOIN {SEGMENTS} s ON e.subject = s.wm_customer AND e.time >= s.wm_from AND e.time < s.wm_to"
+
+
+def _models_sql(rated: str | None) -> str:
+    buckets = ", ".join(f'sum(e."{b}")' for b in PRICED_BUCKETS)
+    if rated is None:  # no rating available: every call is unpriced, with that reason
+        costs = ", ".join("NULL" for _ in PRICED_BUCKETS)
+        return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, NULL, false, "
+                f"'no rating view configured', count(*), {buckets}, sum(e.reasoning), {costs}, NULL, NULL "
+                f"FROM live_events e {_JOIN} WHERE e.type = 'llm.usage' GROUP BY ALL")
+    costs = ", ".join(f'sum(e."cost_{b}")' for b in PRICED_BUCKETS)
+    return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, any_value(e.catalog_model), "
+            f"e.priced, e.unpriced_reason, count(*), {buckets}, sum(e.reasoning), {costs}, sum(e.cost), "
+            f"string_agg(DISTINCT e.catalog_version, chr(31)) "
+            f"FROM {rated} e {_JOIN} GROUP BY s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, "
+            f"e.priced, e.unpriced_reason")
+
+
+def _model_row(row: tuple[object, ...]) -> tuple[SegKey, ModelUsage, set[str]]:
+    nb = len(PRICED_BUCKETS)
+    priced = bool(row[6])
+    counts = row[9:9 + nb]
+    costs = row[10 + nb:10 + 2 * nb]
+    m = ModelUsage(str(row[3] or ""), str(row[4] or ""), row[5] if isinstance(row[5], str) else None)
+    m.events = int(row[8])  # type: ignore[call-overload]
+    m.buckets = {b: int(c or 0) for b, c in zip(PRICED_BUCKETS, counts, strict=True)}  # type: ignore[call-overload]
+    m.reasoning = int(row[9 + nb] or 0)  # type: ignore[call-overload]
+    if priced:
+        m.costs = {b: c if isinstance(c, Decimal) else ZERO for b, c in zip(PRICED_BUCKETS, costs, strict=True)}
+        total = row[10 + 2 * nb]
+        m.cost = total if isinstance(total, Decimal) else ZERO
+    else:
+        m.unpriced_events = m.events
+        m.unpriced_reasons = {str(row[7] or "unpriced"): m.events}
+    versions = set(str(row[11 + 2 * nb]).split(chr(31))) if row[11 + 2 * nb] else set()
+    return (str(row[0]), str(row[1]), int(row[2])), m, versions  # type: ignore[call-overload]
+
+
+def collect(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], sources: Sequence[str],
+            rated: str | None, meter_relation: Callable[[MeterDef], str]) -> dict[SegKey, SegmentUsage]:
+    """Usage of every segment: models always, each segment's own meters, the sources asked for."""
+    out: dict[SegKey, SegmentUsage] = {(r.customer, r.period, r.seg): SegmentUsage() for r in segments}
+    if not segments:
+        return out
+    con.register(SEGMENTS, _segments_table(segments))
+    try:
+        _collect_models(con, rated, out)
+        _collect_meters(con, segments, meter_relation, out)
+        _collect_sources(con, sources, out)
+    finally:
+        con.unregister(SEGMENTS)
+    return out
+
+
+def _collect_models(con: duckdb.DuckDBPyConnection, rated: str | None, out: dict[SegKey, SegmentUsage]) -> None:
+    parts: dict[SegKey, list[ModelUsage]] = {}
+    for row in con.execute(_models_sql(rated)).fetchall():
+        key, model, versions = _model_row(row)
+        parts.setdefault(key, []).append(model)
+        out[key].catalog_versions |= versions
+    for key, models in parts.items():
+        out[key].models = merge_models(models)
+
+
+def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow],
+                    relation: Callable[[MeterDef], str], out: dict[SegKey, SegmentUsage]) -> None:
+    alias = {m: f"m{i}" for i, m in enumerate(dict.fromkeys(m for r in segments for m in r.meters))}
+    groups: dict[str, list[MeterDef]] = {}
+    for m in alias:
+        groups.setdefault(relation(m), []).append(m)
+    raws: dict[SegKey, dict[str, object]] = {}
+    for rel, items in groups.items():
+        select = [item for m in items for item in aggregate_sql(m, alias[m], where=condition_sql(m))]
+        types = sorted({m.event_type for m in items})
+        sql = (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, {', '.join(select)} FROM {rel} e {_JOIN} "
+               f"WHERE e.type IN ({', '.join('?' for _ in types)}) GROUP BY 1, 2, 3")
+        result = con.execute(sql, types)
+        names = [d[0] for d in result.description]
+        for row in result.fetchall():
+            raws.setdefault((row[0], row[1], row[2]), {}).update(zip(names, row, strict=True))
+    for r in segments:
+        key = (r.customer, r.period, r.seg)
+        raw = raws.get(key, {})
+        for m in r.meters:
+            out[key].meters[m.key] = meter_value(m, raw, alias[m])
+
+
+def _collect_sources(con: duckdb.DuckDBPyConnection, wanted: Sequence[str],
+                     out: dict[SegKey, SegmentUsage]) -> None:
+    by_source: dict[str, list[str]] = {}
+    for item in wanted:
+        name, _, key = item.partition(":")
+        by_source.setdefault(name, []).append(key)
+    for name, keys in sorted(by_source.items()):
+        fn = SOURCES.get(name)
+        if fn is None:
+            raise LookupError(f"no billing source {name!r} registered")
+        for customer, period, seg, key, value in fn(con, SEGMENTS, keys):
+            usage = out.get((customer, period, seg))
+            if usage is not None:
+                usage.sources[f"{name}:{key}"] = value

@@ -1,0 +1,75 @@
+"""Customers: who is billed, in which currency, in which timezone, by which issuer.
+
+The customer id is the ``subject`` of their events. The timezone decides
+where their months start and end; the issuer names the invoice number
+sequence (``WM-000001``, ``WM-000002``, …: one gap-free sequence per issuer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from workmeter.billing.periods import zone
+from workmeter.core.errors import Conflict, InvalidInput, NotFound
+from workmeter.store.duckdb import Database
+
+_ISSUER = re.compile(r"^[A-Z0-9][A-Z0-9\-]{0,15}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    name: str
+    currency: str = "USD"
+    timezone: str = "UTC"
+    issuer: str = "WM"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_customer(c: Customer) -> Customer:
+    if not c.id.strip():
+        raise InvalidInput("customer id must not be empty")
+    if not _CURRENCY.match(c.currency):
+        raise InvalidInput(f"currency {c.currency!r} is not an ISO 4217 code like USD")
+    if not _ISSUER.match(c.issuer):
+        raise InvalidInput(f"issuer {c.issuer!r}: use up to 16 capital letters, digits or '-'")
+    zone(c.timezone)
+    return c
+
+
+class Customers:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, customer: Customer, now: datetime) -> Customer:
+        """Add a customer; adding the same one again is a no-op, a different one a conflict."""
+        check_customer(customer)
+        with self.db.write() as con:
+            row = con.execute("SELECT id, name, currency, timezone, issuer FROM billing_customers WHERE id = ?",
+                              [customer.id]).fetchone()
+            if row is not None:
+                if Customer(*row) != customer:
+                    raise Conflict(f"customer {customer.id!r} already exists with other settings: {Customer(*row)}")
+                return customer
+            con.execute("INSERT INTO billing_customers VALUES (?, ?, ?, ?, ?, ?)",
+                        [customer.id, customer.name, customer.currency, customer.timezone, customer.issuer, now])
+        return customer
+
+    def get(self, customer_id: str) -> Customer:
+        row = self.db.read().execute(
+            "SELECT id, name, currency, timezone, issuer FROM billing_customers WHERE id = ?",
+            [customer_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no customer {customer_id!r} (add it with: workmeter customers add {customer_id})")
+        return Customer(*row)
+
+    def all(self) -> list[Customer]:
+        rows = self.db.read().execute(
+            "SELECT id, name, currency, timezone, issuer FROM billing_customers ORDER BY id").fetchall()
+        return [Customer(*r) for r in rows]
