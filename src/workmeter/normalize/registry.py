@@ -1,0 +1,68 @@
+"""The usage formats, by name: one module each, one shape for all.
+
+Every format module exposes ``FIELDS`` (the paths it reads, in validation
+order), ``normalize(usage) -> Buckets`` (pure Python, raises InvalidUsage),
+``buckets_from(x)`` / ``checks_from(x)`` (SQL over a shared
+:class:`~workmeter.normalize.sqlcounts.SqlCounts`) and the standalone
+``sql_buckets(u)`` / ``sql_problems(u)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workmeter.core.errors import InvalidUsage
+from workmeter.normalize import anthropic, direct, gemini, openai_chat, openai_responses, otel
+from workmeter.normalize.buckets import DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS, Buckets
+from workmeter.normalize.fields import Path
+from workmeter.normalize.sqlcounts import SqlCounts
+
+
+@dataclass(frozen=True)
+class UsageFormat:
+    name: str
+    fields: tuple[Path, ...]
+    normalize: Callable[[Mapping[str, Any]], Buckets]
+    buckets_from: Callable[[SqlCounts], dict[str, str]]
+    checks_from: Callable[[SqlCounts], list[tuple[str, str]]]
+
+
+FORMATS: dict[str, UsageFormat] = {
+    m.FORMAT: UsageFormat(m.FORMAT, tuple(m.FIELDS), m.normalize, m.buckets_from, m.checks_from)
+    for m in (anthropic, openai_chat, openai_responses, gemini, otel, direct)
+}
+assert tuple(FORMATS) == USAGE_FORMATS, "every usage format has exactly one module"
+
+NO_FORMAT = "usage_format is missing and the provider implies none (" + ", ".join(
+    f"{p} → {f}" for p, f in DEFAULT_FORMAT_BY_PROVIDER.items()
+) + ")"
+
+
+def unknown_format(name: str) -> str:
+    return f"unknown usage_format '{name}' (expected one of {', '.join(USAGE_FORMATS)})"
+
+
+def resolve_format(provider: str | None, usage_format: str | None) -> str:
+    """The usage format of an event: the one given, else the one its provider implies.
+
+    Raises InvalidUsage for an unknown format, or when none is given and the
+    provider (matched exactly, e.g. ``"openai"``) implies none.
+    """
+    if usage_format is None:
+        implied = DEFAULT_FORMAT_BY_PROVIDER.get(provider) if provider is not None else None
+        if implied is None:
+            raise InvalidUsage(NO_FORMAT, where="usage_format")
+        return implied
+    if usage_format not in FORMATS:
+        raise InvalidUsage(unknown_format(usage_format), where="usage_format")
+    return usage_format
+
+
+def normalize(usage_format: str, usage: Mapping[str, Any]) -> Buckets:
+    """Exclusive buckets of ``usage`` read as ``usage_format``; InvalidUsage when it cannot be."""
+    fmt = FORMATS.get(usage_format)
+    if fmt is None:
+        raise InvalidUsage(unknown_format(usage_format), where="usage_format")
+    return fmt.normalize(usage)
