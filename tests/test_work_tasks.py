@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from workunit_events import HAIKU, SONNET, at, call, cost, load, task
-
 from workmeter.app import Workmeter
+from workunit_events import (
+    HAIKU,
+    SONNET,
+    at,
+    call,
+    cost,
+    load,
+    rated_wm,  # noqa: F401  (the wm fixture: a database with list prices)
+    task,
+)
 
 AS_OF = at(5)
 

@@ -7,9 +7,18 @@ claude-haiku-4-5 input $1, cache read $0.10, output $5.
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
+import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+from workmeter.app import Workmeter
 
 SONNET = "claude-sonnet-4-5"
 HAIKU = "claude-haiku-4-5"
@@ -57,29 +66,33 @@ def cost(model: str = SONNET, *, input: int = 0, output: int = 0, cache_read: in
 
 
 def load(wm: Any, events: list[dict[str, Any]]) -> None:
-    """Ingest through the real ledger (every event must be accepted), then make sure it is rated."""
+    """Ingest through the real ledger (every event must be accepted) and rate new model keys."""
     report = wm.ledger.ingest(events, with_results=True)
     assert report.accepted == len(events), [r.as_dict() for r in report.results if r.status != "accepted"]
-    ensure_rated(wm)
+    wm.rater.refresh()
 
 
-def ensure_rated(wm: Any) -> None:
-    """The rated view over the ledger at list prices."""
-    con = wm.db.read()
+_TEMPLATE: list[Path] = []
+
+
+def template_db() -> Path:
+    """A database whose catalog is synced and rater built, made once per test session."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="wm-work-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        with Workmeter.open(folder / "template.duckdb") as app:
+            assert app.rater.current_run() is not None
+        _TEMPLATE.append(folder / "template.duckdb")
+    return _TEMPLATE[0]
+
+
+@pytest.fixture(name="wm")
+def rated_wm(tmp_path: Path) -> Iterator[Workmeter]:
+    """A fresh database with list prices ready (a copy of the template: no catalog sync per test)."""
+    path = tmp_path / "work.duckdb"
+    shutil.copyfile(template_db(), path)
+    app = Workmeter.open(path)
     try:
-        exists = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'rated_events'").fetchone()
+        yield app
     finally:
-        con.close()
-    if exists and exists[0]:
-        return
-    cases = {b: " ".join(f"WHEN '{m}' THEN {p[b]}" for m, p in PRICE.items()) for b in ("input", "cache_read", "output")}
-    with wm.db.write() as con:
-        con.execute(f"""CREATE VIEW rated_events AS SELECT e.*, c.cost_input, c.cost_cache_read, c.cost_output,
-            CASE WHEN e.model IN ({", ".join(f"'{m}'" for m in PRICE)})
-                 THEN c.cost_input + c.cost_cache_read + c.cost_output END AS cost,
-            e.model IN ({", ".join(f"'{m}'" for m in PRICE)}) AS priced, e.model AS catalog_model
-            FROM live_events e, LATERAL (SELECT
-              CAST(e.input * CASE e.model {cases["input"]} END AS DECIMAL(38, 18)) AS cost_input,
-              CAST(e.cache_read * CASE e.model {cases["cache_read"]} END AS DECIMAL(38, 18)) AS cost_cache_read,
-              CAST(e.output * CASE e.model {cases["output"]} END AS DECIMAL(38, 18)) AS cost_output) c
-            WHERE e.type = 'llm.usage'""")
+        app.close()

@@ -9,7 +9,7 @@ a report always reflects the ledger (and its corrections) as of ``as_of``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +19,7 @@ import duckdb
 
 from workmeter.store.duckdb import Database
 from workmeter.workunits import outcomes as oc
-from workmeter.workunits.prices import cache_read_price_sql
+from workmeter.workunits.prices import attach_cache_prices
 from workmeter.workunits.ratios import dec
 from workmeter.workunits.rollups import Scope, parse_by, rollup, window_sql
 from workmeter.workunits.settings import OutcomeRule, WorkSettings
@@ -54,10 +54,14 @@ class Run:
 
 
 class WorkService:
-    def __init__(self, db: Database, settings: WorkSettings | None = None, usage_source: str = USAGE_SOURCE) -> None:
+    def __init__(self, db: Database, settings: WorkSettings | None = None, usage_source: str = USAGE_SOURCE,
+                 prepare: Callable[[], object] | None = None) -> None:
+        """``prepare`` runs before every report that reads usage (the composition root passes the
+        rater's refresh, so usage of a model key never seen before is rated, not "not rated yet")."""
         self.db = db
         self.settings = settings or WorkSettings()
         self.usage_source = usage_source
+        self.prepare = prepare
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -65,6 +69,8 @@ class WorkService:
                 settings: WorkSettings | None = None) -> Iterator[Run]:
         """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``."""
         st = settings or self.settings
+        if usage and self.prepare is not None:
+            self.prepare()
         con = self.db.read()
         try:
             at = instant(as_of, "as_of") if as_of is not None else default_as_of(con)
@@ -138,7 +144,8 @@ class WorkService:
         keys = parse_by(by) if by else []
         with self.session(customer=customer, as_of=as_of) as run:
             params = {k: run.params[k] for k in ("as_of", "customer")}
-            run.con.execute(prompt_calls_sql(self.usage_source, cache_read_price_sql(run.con)), params)
+            run.con.execute(prompt_calls_sql(self.usage_source), params)
+            attach_cache_prices(run.con)
             return find_waste(run.con, self.settings.waste, by=keys, start=instant(start, "start"),
                               end=instant(end, "end"))
 

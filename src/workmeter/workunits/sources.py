@@ -82,19 +82,19 @@ GROUP BY ALL
 """
 
 
-def prompt_calls_sql(source: str = USAGE_SOURCE, cache_price: str = "NULL") -> str:
+def prompt_calls_sql(source: str = USAGE_SOURCE) -> str:
     """``_wm_ph``: one row per usage call that carries a prompt hash (for the waste finders).
 
-    ``cache_price`` is an SQL expression over the rated row ``r`` giving the
-    cache-read price per token of the call's catalog line (NULL when unknown).
+    ``cache_read_price`` (USD per token) starts NULL; :mod:`.prices` fills it in.
     """
     tokens = " + ".join(f'r."{c}"' for c in TOKEN_BUCKETS)
+    total_input = " + ".join(f'coalesce(r."{c}", 0)' for c in TOKEN_BUCKETS if c != "output")
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_ph AS
 SELECT * EXCLUDE (prompt_hash), prompt_hash FROM (
   SELECT r.subject AS customer, r.task_id, {PROMPT_HASH.replace("data", "r.data")} AS prompt_hash, r.time, r.seq,
-         r.model, r.workflow, r.input, {tokens} AS tokens, r.cost, r.cost_input,
-         CAST({cache_price} AS DECIMAL(38, 18)) AS cache_read_price
+         r.provider, r.model, r.service_tier, r.rating_run, r.workflow, r.input, {tokens} AS tokens,
+         {total_input} AS total_input, r.cost, r.cost_input, NULL::DECIMAL(38, 24) AS cache_read_price
   FROM {source} r WHERE {_FILTER.replace("time", "r.time").replace("subject", "r.subject")}
 ) WHERE prompt_hash IS NOT NULL
 """
