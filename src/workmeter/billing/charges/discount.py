@@ -58,10 +58,9 @@ class Discount(Charge):
         base = add(*(ln.amount_exact for ln in targets))
         if days <= 0 or base <= 0:
             return []
-        share = Decimal(1) if days == ctx.segment.days else div(Decimal(days), Decimal(ctx.segment.days))
         until = f" until {self.ends.isoformat()}" if self.ends else ""
-        if self.percent is not None:
-            off = mul(base, div(self.percent, HUNDRED), share)
+        if self.percent is not None:  # one division, so 31% × 10/31 days stays exact
+            off = div(mul(base, self.percent, Decimal(days)), mul(HUNDRED, Decimal(ctx.segment.days)))
             return [self.line(f"{self.name} ({pct(self.percent)}{until}){ctx.suffix()}", base,
                               -div(self.percent, HUNDRED), -off)]
         assert self.amount is not None
