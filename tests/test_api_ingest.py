@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
-from api_support import ThreadServer, usage_event
 
+from api_support import ThreadServer, usage_event
 from workmeter.app import Workmeter
 
 

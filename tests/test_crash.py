@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-from api_support import ProcessServer, usage_event
 
+from api_support import ProcessServer, usage_event
 from workmeter.app import Workmeter
 
 

@@ -26,7 +26,7 @@ def test_key_is_prefixed_and_only_its_salted_hash_is_stored(wm: Workmeter) -> No
 
 
 def test_wrong_secret_unknown_id_and_foreign_tokens_do_not_verify(wm: Workmeter) -> None:
-    key, secret = wm.keys.create("ingest")
+    _key, secret = wm.keys.create("ingest")
     assert wm.keys.verify(secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
     assert wm.keys.verify(f"wm_000000000000_{secret.split('_', 2)[2]}") is None
     assert wm.keys.verify("sk-not-a-workmeter-key") is None

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from api_support import ThreadServer
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -17,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
+from api_support import ThreadServer
 from workmeter.app import Workmeter
 
 

@@ -15,7 +15,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from workmeter.interfaces.api import errors, routes_ingest, routes_keys, routes_ledger, routes_ops, routes_otlp
+from workmeter.interfaces.api import (
+    errors,
+    routes_ingest,
+    routes_keys,
+    routes_ledger,
+    routes_ops,
+    routes_otlp,
+)
 from workmeter.interfaces.api.logs import AccessMiddleware
 from workmeter.interfaces.api.metrics import standard_registry
 from workmeter.interfaces.api.settings import ServerSettings

@@ -32,8 +32,8 @@ turned into the protobuf JSON mapping first). The mapping rules:
 
 from __future__ import annotations
 
-import binascii
 import base64
+import binascii
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
