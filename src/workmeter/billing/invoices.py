@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from workmeter.billing.amounts import ZERO, add, check_minor, money_str
+from workmeter.billing.amounts import ZERO, add, check_minor, exact_str, money_str
 from workmeter.billing.documents import Draft
 from workmeter.core.errors import Conflict, InvalidInput, NotFound
 from workmeter.store.duckdb import Database
@@ -38,6 +38,11 @@ class History:
     interims: dict[str, list[tuple[str, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     interim_billed: dict[str, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(dict))
     billed: dict[str, dict[str, Decimal]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def plain_details(details: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Line details as JSON values (Decimals as exact strings)."""
+    return [{k: exact_str(v) if isinstance(v, Decimal) else v for k, v in d.items()} for d in details]
 
 
 def _bump(into: dict[str, Decimal], charge: str, amount: Decimal) -> None:
@@ -63,7 +68,7 @@ class Invoices:
             if draft.lines:
                 con.executemany("INSERT INTO billing_invoice_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                     [number, i, ln.charge, ln.description, ln.quantity, ln.unit_price, ln.amount_exact,
-                     draft.amount(ln), ln.kind, ln.adjusts, orjson.dumps(list(ln.details), default=str).decode()]
+                     draft.amount(ln), ln.kind, ln.adjusts, orjson.dumps(plain_details(ln.details)).decode()]
                     for i, ln in enumerate(draft.lines)])
             if draft.burns:
                 con.executemany("INSERT INTO billing_credit_burns VALUES (?, ?, ?)",

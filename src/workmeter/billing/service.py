@@ -21,6 +21,7 @@ from workmeter.billing.invoices import Invoices
 from workmeter.billing.invoicing import Drafter, Gathered
 from workmeter.billing.periods import local_midnight, month_period, period_at
 from workmeter.billing.plan_store import ApplyResult, Plans
+from workmeter.billing.statement import build_statement
 from workmeter.billing.store import BILLING_DDL
 from workmeter.billing.subscriptions import Span, Subscriptions
 from workmeter.core.errors import Conflict, InvalidInput
@@ -125,7 +126,12 @@ class BillingService:
         return local_midnight(value, c.timezone)
 
     def credit_balance(self, customer_id: str, at: datetime | None = None) -> dict[str, Any]:
-        """Real-time balance: grants − finalized burns − what open drafts would burn now."""
+        """Real-time balance: grants − finalized burns − what open drafts would burn now.
+
+        Open drafts are the previous period (until its invoice is finalized)
+        and the current one (flat fees and usage so far; a minimum-commitment
+        true-up is not pending before the period ends).
+        """
         c = self.customers.get(customer_id)
         at = at or self.clock()
         current = period_at(at, c.timezone)
@@ -136,7 +142,10 @@ class BillingService:
             if period.key in g.history.regular or not g.parts:
                 continue
             draft = self.drafter.regular(Gathered(c, period, g.parts, {}, g.history, grants), at)
-            burns, grants = allocate(grants, draft.subtotal, period.start, at)
+            amount = draft.subtotal
+            if at < period.end:  # a minimum-commitment true-up is only owed when the period closes
+                amount -= add(*(draft.amount(ln) for ln in draft.lines if ln.charge == "minimum_commitment"))
+            burns, grants = allocate(grants, amount, period.start, at)
             pending.extend(burns)
         usable = [g for g in grants if g.effective_at <= at and (g.expires_at is None or g.expires_at > at)]
         expired = [g for g in grants if g.expires_at is not None and g.expires_at <= at and g.remaining > 0]
@@ -181,6 +190,24 @@ class BillingService:
 
     def show(self, number: str) -> dict[str, Any]:
         return self.invoices.document(number)
+
+    def show_extras(self, number: str) -> dict[str, Any]:
+        """What rendering adds to the document: versions used, credit notes, void reason."""
+        head = self.invoices.header(number)
+        return {"kind": head["kind"], "catalog_versions": head["catalog_versions"],
+                "plan_versions": head["plan_versions"], "credit_notes": self.invoices.credit_notes(number),
+                "void_reason": head["void_reason"], "finalized_at": head["finalized_at"].isoformat()}
+
+    def statement(self, customer_id: str, period_key: str) -> dict[str, Any]:
+        """Usage per model and bucket with each invoice line's breakdown (see billing.statement)."""
+        c = self.customers.get(customer_id)
+        period = month_period(period_key, c.timezone)
+        g = self.drafter.gather({c.id: period}, [c], [c.id])[0]
+        draft = self.drafter.regular(g, self.clock())
+        number = g.history.regular.get(period.key)
+        finalized = self.invoices.document(number) if number else None
+        details = self.invoices.details(number) if number else None
+        return build_statement(g.parts, draft, finalized, details)
 
     def list_invoices(self, customer_id: str | None = None, period_key: str | None = None) -> list[dict[str, Any]]:
         return self.invoices.all(customer_id, period_key)

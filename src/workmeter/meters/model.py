@@ -21,7 +21,9 @@ aggregation   value
 (``$.duration_ms`` or ``data.duration_ms``).
 
 ``filter`` maps a field to one value (equality) or a list (``in``); a value
-containing ``*`` or ``?`` is a glob. Fields (also usable in ``group_by``):
+containing ``*`` or ``?`` is a glob. On ``llm.usage`` a ``model`` filter is
+case-insensitive and matches the model as sent or its catalog name, so
+``claude-sonnet-4-5`` also matches ``claude-sonnet-4-5-20250929``. Fields (also usable in ``group_by``):
 the columns ``customer``, ``provider``, ``model``, ``service_tier``, ``task``,
 ``team``, ``project``, ``workflow``, ``user``, ``source``, ``type``;
 ``attributes.NAME`` for any attribute; any other name (or ``data.PATH``) is a
@@ -82,8 +84,10 @@ class MeterDef:
 
     @property
     def needs_rating(self) -> bool:
-        """True when the meter reads rated cost (so it runs over ``rated_events``)."""
-        return self.prop in COST_PROPERTIES
+        """True when the meter runs over ``rated_events``: it reads rated cost, or it filters
+        ``llm.usage`` by model (matched on the model as sent and on its catalog name)."""
+        return self.prop in COST_PROPERTIES or (
+            self.event_type == "llm.usage" and any(name == "model" for name, _ in self.filters))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "event_type": self.event_type, "aggregation": self.aggregation}

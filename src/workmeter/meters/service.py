@@ -94,7 +94,9 @@ class MeterService:
         """Aggregate a meter over ``[start, end)``, grouped by fields and/or one window.
 
         Rows carry the group keys (in ``by`` order), ``value`` (a Decimal, or
-        None when no event carried a value) and ``events`` (matching events).
+        None when no event carried a value — e.g. cost of unpriced calls only),
+        ``events`` (matching events) and, for meters over rated events,
+        ``unpriced_events``.
         """
         meter = self.get(key) if isinstance(key, str) else key
         groups = [(name, _group_expr(name, tz)) for name in (by or meter.group_by)]
@@ -111,6 +113,8 @@ class MeterService:
             params.extend(customers)
         select = [f"{expr} AS g{i}" for i, (_, expr) in enumerate(groups)]
         select += [*aggregate_sql(meter, "v"), "count(*) AS events"]
+        if meter.needs_rating:
+            select.append("count(*) FILTER (WHERE NOT priced) AS unpriced_events")
         group = " GROUP BY ALL ORDER BY ALL" if groups else ""
         sql = f"SELECT {', '.join(select)} FROM {self.source_for(meter)} WHERE {' AND '.join(where)}{group}"
         cur = self.db.read()
@@ -139,12 +143,17 @@ def meter_value(meter: MeterDef, raw: dict[str, Any], alias: str = "v") -> Decim
             return (Decimal(total or 0) / Decimal(n)).quantize(_SCALE)
     value = raw.get(alias)
     if value is None:
-        return Decimal(0) if meter.aggregation in ("count", "unique_count", "sum") else None
+        return Decimal(0) if meter.aggregation in ("count", "unique_count") else None
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
 def _row(meter: MeterDef, groups: list[tuple[str, str]], raw: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {name: raw[f"g{i}"] for i, (name, _) in enumerate(groups)}
-    out["value"] = meter_value(meter, raw)
+    value = meter_value(meter, raw)
+    if value is None and meter.aggregation == "sum" and not raw["events"]:
+        value = Decimal(0)  # a sum over no events; NULL over events means none carried a value
+    out["value"] = value
     out["events"] = raw["events"]
+    if "unpriced_events" in raw:
+        out["unpriced_events"] = raw["unpriced_events"]
     return out

@@ -63,15 +63,19 @@ def condition_sql(meter: MeterDef) -> str:
     """The WHERE condition selecting the meter's events (type and filters)."""
     parts = [f"type = {quote(meter.event_type)}"]
     for name, values in meter.filters:
-        expr = field_sql(name)
-        exact = [v for v in values if not _is_glob(v)]
-        globs = [v for v in values if _is_glob(v)]
-        alts = []
-        if exact:
-            alts.append(f"{expr} IN ({', '.join(quote(v) for v in exact)})")
-        alts.extend(f"{expr} GLOB {quote(g)}" for g in globs)
+        if name == "model" and meter.needs_rating:
+            lowered = tuple(v.lower() for v in values)
+            alts = _matches('lower("model")', lowered) + _matches('lower("catalog_model")', lowered)
+        else:
+            alts = _matches(field_sql(name), values)
         parts.append("(" + " OR ".join(alts) + ")")
     return " AND ".join(parts)
+
+
+def _matches(expr: str, values: tuple[str, ...]) -> list[str]:
+    exact = [v for v in values if not _is_glob(v)]
+    alts = [f"{expr} IN ({', '.join(quote(v) for v in exact)})"] if exact else []
+    return alts + [f"{expr} GLOB {quote(g)}" for g in values if _is_glob(g)]
 
 
 def aggregate_sql(meter: MeterDef, alias: str, where: str | None = None) -> list[str]:

@@ -47,6 +47,7 @@ CHARGE_TYPES: dict[str, type[Charge]] = {}
 #: Modules of this package imported (and so registered) on first use.
 BUILTIN_MODULES: tuple[str, ...] = (
     "flat", "per_unit", "graduated", "volume", "package", "percentage", "markup", "per_token", "discount",
+    "per_outcome",
 )
 
 

@@ -40,6 +40,8 @@ class CostCharge(Charge):
         factor = self.factor()
         details: list[dict[str, Any]] = []
         for m in ctx.usage.select(self.models):
+            if m.unpriced_events == m.events:  # counted in the description and the invoice warning
+                continue
             for bucket in PRICED_BUCKETS:
                 if m.buckets[bucket] or m.costs[bucket]:
                     details.append({"provider": m.provider, "model": m.model, "bucket": bucket,

@@ -1,0 +1,68 @@
+"""The customer usage statement: the invoice broken down per model and per bucket.
+
+For one customer and period it lists every provider/model used, with calls,
+tokens per bucket and the exact rated cost per bucket, the unpriced calls
+(counted, with reasons), and each invoice line with its own per-model,
+per-bucket details (what a markup or per-token line is made of), so every
+cent can be checked. When the period's invoice is finalized, the lines are
+the finalized ones; usage is always read live from the ledger (late events
+show here and as adjustments on the next invoice).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from workmeter.billing.aggregates import ModelUsage, merge_models
+from workmeter.billing.amounts import add, exact_str
+from workmeter.billing.documents import Draft, line_json
+from workmeter.billing.engine import PlanSegment
+from workmeter.billing.invoices import plain_details
+from workmeter.normalize.buckets import PRICED_BUCKETS
+
+
+def _copy(m: ModelUsage) -> ModelUsage:
+    return ModelUsage(m.provider, m.model, m.catalog_model, m.events, dict(m.buckets), m.reasoning,
+                      dict(m.costs), m.cost, m.unpriced_events, dict(m.unpriced_reasons))
+
+
+def model_rows(parts: list[PlanSegment]) -> list[dict[str, Any]]:
+    models = merge_models(_copy(m) for p in parts for m in p.usage.models)
+    out = []
+    for m in models:
+        priced = m.unpriced_events < m.events  # costs cover the priced calls; None when there are none
+        out.append({
+            "provider": m.provider, "model": m.model, "catalog_model": m.catalog_model, "events": m.events,
+            "unpriced_events": m.unpriced_events, "unpriced_reasons": m.unpriced_reasons,
+            "reasoning": m.reasoning,
+            "buckets": [{"bucket": b, "quantity": m.buckets[b], "cost": exact_str(m.costs[b]) if priced else None}
+                        for b in PRICED_BUCKETS if m.buckets[b] or m.costs[b]],
+            "cost": exact_str(m.cost) if priced else None,
+        })
+    return out
+
+
+def build_statement(parts: list[PlanSegment], draft: Draft, finalized: dict[str, Any] | None,
+                    finalized_details: list[list[dict[str, Any]]] | None) -> dict[str, Any]:
+    models = model_rows(parts)
+    if finalized is not None:
+        lines = [{**ln, "details": d} for ln, d in zip(finalized["lines"], finalized_details or [], strict=False)]
+        doc = finalized
+    else:
+        lines = [{**line_json(ln, draft.amount(ln), draft.currency), "details": plain_details(ln.details)}
+                 for ln in draft.lines]
+        doc = draft.to_json()
+    return {
+        "customer": draft.customer, "period": draft.period.as_json(), "currency": draft.currency,
+        "invoice": doc["number"], "status": doc["status"],
+        "models": models,
+        "usage_totals": {
+            "events": sum(m["events"] for m in models),
+            "unpriced_events": sum(m["unpriced_events"] for m in models),
+            "cost": exact_str(add(*(Decimal(m["cost"]) for m in models if m["cost"] is not None))),
+        },
+        "lines": lines,
+        "subtotal": doc["subtotal"], "credits_applied": doc["credits_applied"], "total": doc["total"],
+        "warnings": draft.warnings,
+    }
