@@ -66,8 +66,8 @@ def fmt(amount: Decimal) -> str:
     """Decimal → plain string without exponent or trailing zeros (``"0.054399"``)."""
     if amount == 0:
         return "0"
-    text = format(amount.normalize(), "f")
-    return text
+    with localcontext(EXACT):
+        return format(amount.normalize(), "f")
 
 
 def fmt_fixed(amount: Decimal, currency: str = "USD") -> str:

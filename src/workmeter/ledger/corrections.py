@@ -17,24 +17,24 @@ import pyarrow as pa
 
 from workmeter.core.errors import InvalidInput, NotFound
 from workmeter.ledger.stage import ENVELOPE_FROM_TEXT, staged_sql
-from workmeter.store.duckdb import Database
+from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
 _COLS = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
 
 
 def _current(con: Any, source: str, id_: str) -> tuple[Any, ...]:
-    row = con.execute(
+    row = first(con.execute(
         f"SELECT {_COLS} FROM live_events WHERE key_hash = hash(?, ?) AND source = ? AND id = ?",
-        [source, id_, source, id_]).fetchone()
+        [source, id_, source, id_]))
     if row is None:
         raise NotFound(f"no live event with source={source!r} id={id_!r}")
     return tuple(row)
 
 
 def _revision(con: Any, source: str, id_: str) -> int:
-    row = con.execute("SELECT coalesce(max(revision), 0) FROM corrections WHERE source = ? AND id = ?",
-                      [source, id_]).fetchone()
+    row = first(con.execute("SELECT coalesce(max(revision), 0) FROM corrections WHERE source = ? AND id = ?",
+                      [source, id_]))
     return int(row[0]) + 1 if row else 1
 
 
@@ -68,7 +68,7 @@ def amend(db: Database, event: Mapping[str, Any], reason: str) -> int:
                         f"{staged_sql(ENVELOPE_FROM_TEXT.replace('{input}', '_amend'))}")
         finally:
             con.unregister("_amend")
-        reason_row = con.execute("SELECT reason FROM _astage").fetchone()
+        reason_row = first(con.execute("SELECT reason FROM _astage"))
         if reason_row and reason_row[0]:
             raise InvalidInput(f"the replacement is invalid: {reason_row[0]}", where=f"{source}/{id_}")
         rev = _revision(con, source, id_)

@@ -25,7 +25,7 @@ import orjson
 import pyarrow as pa
 
 from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS, ENVELOPE_FROM_TEXT, staged_sql
-from workmeter.store.duckdb import Database
+from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
 STATUSES = ("accepted", "duplicate", "conflict", "rejected")
@@ -157,7 +157,7 @@ class Ledger:
                 return self._stage_and_append(con, envelope_sql.replace("{input}", "_input"), origin,
                                               with_results)
             finally:
-                if table is not None:
+                if table is not None and not _aborted(con):
                     con.unregister("_input")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
@@ -175,7 +175,7 @@ class Ledger:
             f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
             [base, origin])
         counts = dict(con.execute("SELECT status, count(*) FROM _cls GROUP BY status").fetchall())
-        rejected = con.execute("SELECT count(*) FROM _stage WHERE reason IS NOT NULL").fetchone()
+        rejected = first(con.execute("SELECT count(*) FROM _stage WHERE reason IS NOT NULL"))
         report = IngestReport(
             accepted=counts.get("accepted", 0), duplicates=counts.get("duplicate", 0),
             conflicts=counts.get("conflict", 0), rejected=rejected[0] if rejected else 0,
@@ -235,7 +235,7 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         cur = self.db.read()
-        one = lambda sql: int(cur.execute(sql).fetchone()[0])  # noqa: E731
+        one = lambda sql: int(first(cur.execute(sql))[0])  # noqa: E731
         return {"events": one("SELECT count(*) FROM live_events"),
                 "stored": one("SELECT count(*) FROM events"),
                 "corrections": one("SELECT count(*) FROM corrections"),
@@ -254,8 +254,16 @@ def _as_text(event: Mapping[str, Any] | bytes | str) -> str:
         return orjson.dumps({"__unserializable__": str(exc)}).decode()
 
 
+def _aborted(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.execute("SELECT 1").fetchall()
+    except duckdb.TransactionException:
+        return True
+    return False
+
+
 def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+    row = first(con.execute("SELECT value FROM meta WHERE key = 'next_seq'"))
     return int(row[0]) if row else 0
 
 

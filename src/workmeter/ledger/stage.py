@@ -55,7 +55,7 @@ def _time_ok(t: str) -> str:
 def _attrs_ok(a: str) -> str:
     return (
         f"(json_type({a}) = 'OBJECT' AND coalesce(list_bool_and(list_transform("
-        f"map_values(json_transform({a}, '\"MAP(VARCHAR, JSON)\"')), v -> json_type(v) = 'VARCHAR')), true))"
+        f"map_values(json_transform({a}, '\"MAP(VARCHAR, JSON)\"')), lambda v: json_type(v) = 'VARCHAR')), true))"
     )
 
 

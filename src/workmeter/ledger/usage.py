@@ -14,7 +14,7 @@ from typing import Any
 from workmeter.core.errors import InvalidInput
 from workmeter.core.money import fmt
 from workmeter.normalize.buckets import ALL_COUNTS
-from workmeter.store.duckdb import Database
+from workmeter.store.duckdb import Database, first
 
 #: Group key → SQL expression over the event row.
 GROUP_KEYS: dict[str, str] = {
@@ -45,8 +45,8 @@ def parse_by(by: str | list[str] | None) -> list[str]:
 
 
 def has_view(db: Database, name: str) -> bool:
-    row = db.read().execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]).fetchone()
+    row = first(db.read().execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]))
     return bool(row and row[0])
 
 

@@ -82,3 +82,10 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+
+
+def first(result: duckdb.DuckDBPyConnection) -> tuple | None:  # type: ignore[type-arg]
+    """The first row of an executed query, fully consuming it (DuckDB requires a result be
+    finished before the connection runs anything else)."""
+    rows = result.fetchall()
+    return tuple(rows[0]) if rows else None
