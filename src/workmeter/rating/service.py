@@ -182,12 +182,27 @@ def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> pa.Table:
         "in_lo": col([r.in_lo for _, r in rows], pa.int64()),
         "in_hi": col([r.in_hi for _, r in rows], pa.int64()),
     }
+    units = [[_per_unit(r.prices[i] if r.prices else None) for _, r in rows] for i in range(len(RATED_BUCKETS))]
+    for b, u in zip(RATED_BUCKETS, units, strict=True):
+        cols[f"p_{b}"] = col(u, _UNIT)
+    picos = [[_pico(u[j]) for u in units] for j in range(len(rows))]
     for i, b in enumerate(RATED_BUCKETS):
-        cols[f"p_{b}"] = col([_per_unit(r.prices[i] if r.prices else None) for _, r in rows], _UNIT)
+        cols[f"pp_{b}"] = col([(p[i] or 0) if None not in p else 0 for p in picos], pa.int64())
+    cols["pico"] = col([None not in p for p in picos], pa.bool_())
+    cols["qty_limit"] = col([(2**63 - 1) // max(1, *(x or 0 for x in p)) - 1 for p in picos], pa.int64())
+    cols["complete"] = col([all(u[j] is not None for u in units[:6]) for j in range(len(rows))], pa.bool_())
     for name in ("reason", "catalog_version", "catalog_provider", "catalog_model"):
         cols[name] = col([getattr(r, name) for _, r in rows], pa.string())
     return pa.table(cols)
 
 
+def _pico(per_unit: Decimal | None) -> int | None:
+    """Whole pico-dollars per unit, 0 for no price, None when not a whole number of pico-dollars."""
+    if per_unit is None:
+        return 0
+    pico = per_unit.scaleb(12)
+    return int(pico) if pico == pico.to_integral_value() else None
+
+
 def _per_unit(price_per_million: Decimal | None) -> Decimal | None:
-    return None if price_per_million is None else price_per_million.scaleb(-6)
+    return None if price_per_million is None else price_per_million.scaleb(-6).normalize()

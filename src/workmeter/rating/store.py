@@ -25,10 +25,12 @@ from workmeter.catalog.model import RATED_BUCKETS
 from workmeter.store.duckdb import register_ddl
 
 UNIT_PRICE_COLS = ", ".join(f'"p_{b}" DECIMAL(38, 24)' for b in RATED_BUCKETS)
+FAST_PRICE_COLS = ", ".join(f'"pp_{b}" BIGINT' for b in RATED_BUCKETS)
 CARD_COLUMNS = f"""
     "provider" VARCHAR, "model" VARCHAR, "service_tier" VARCHAR,
     "valid_from" TIMESTAMPTZ, "valid_to" TIMESTAMPTZ, "tod_lo" BIGINT, "tod_hi" BIGINT,
-    "in_lo" BIGINT, "in_hi" BIGINT, {UNIT_PRICE_COLS},
+    "in_lo" BIGINT, "in_hi" BIGINT, {UNIT_PRICE_COLS}, {FAST_PRICE_COLS}, "pico" BOOLEAN, "qty_limit" BIGINT,
+    "complete" BOOLEAN,
     "reason" VARCHAR, "catalog_version" VARCHAR, "catalog_provider" VARCHAR, "catalog_model" VARCHAR"""
 
 NOT_RATED = "not rated yet: new model key (any workmeter pricing command rates it)"
@@ -48,35 +50,58 @@ _DAY = 86_400_000_000
 _QTY = {b: f'coalesce(e."{b}", 0)' for b in RATED_BUCKETS if b != "request"}
 _QTY["request"] = "1"
 _TOTAL_INPUT = " + ".join(_QTY[b] for b in ("input", "cache_read", "cache_write_5m", "cache_write_1h"))
+_TOD = f"(epoch_us(e.time) % {_DAY} + {_DAY}) % {_DAY}"
 
 
 def _reason_sql() -> str:
     checks = [f"WHEN c.p_{b} IS NULL AND {_QTY[b]} > 0 THEN 'no price for bucket {b}'"
               for b in RATED_BUCKETS if b != "request"]
     return (f"CASE WHEN c.run_id IS NULL THEN '{NOT_RATED}' WHEN c.reason IS NOT NULL THEN c.reason "
-            + " ".join(checks) + " END")
+            "WHEN c.complete THEN NULL " + " ".join(checks) + " END")
 
 
-def _cost_sql(bucket: str) -> str:
-    if bucket == "request":
-        return "coalesce(c.p_request, 0)::DECIMAL(38, 18)"
-    return f"CASE WHEN {_QTY[bucket]} = 0 THEN 0::DECIMAL(38, 18) ELSE ({_QTY[bucket]} * c.p_{bucket})::DECIMAL(38, 18) END"
+_PICO = "0.000000000001000000::DECIMAL(19, 18)"
+_ALL_QTY = " + ".join(_QTY[b] for b in RATED_BUCKETS)
+
+
+def _fast(bucket: str) -> str:
+    """Integer pico-dollars per unit: an exact BIGINT product, scaled once."""
+    return f"({_QTY[bucket]} * c.pp_{bucket})"
+
+
+def _slow(bucket: str) -> str:
+    """Any other price: DECIMAL product, brought to 18 decimals half-up (exact up to 18)."""
+    return f"({_QTY[bucket]} * coalesce(c.p_{bucket}, 0))::DECIMAL(38, 18)"
+
+
+def _when_priced(fast: str, slow: str) -> str:
+    return (f"CASE WHEN r.unpriced_reason IS NULL THEN (CASE WHEN r.fast THEN ({fast})::DECIMAL(18, 0) * {_PICO}"
+            f" ELSE {slow} END)::DECIMAL(38, 18) END")
 
 
 def rated_select(cards: str) -> str:
-    """The rating query over ``live_events`` joined to a card table or subquery ``cards``."""
+    """The rating query over ``live_events`` joined to a card table or subquery ``cards``.
+
+    Prices that are whole pico-dollars per unit (list prices with up to 6
+    decimals per million — nearly all) are applied as one BIGINT dot product
+    per event, guarded against overflow by ``qty_limit``; other prices use
+    DECIMAL(38, 24) products. Both are exact at 18 decimals.
+    """
     costs = ",\n       ".join(
-        f"CASE WHEN r.unpriced_reason IS NULL THEN r.c_{b} END AS cost_{b}" for b in RATED_BUCKETS)
-    total = " + ".join(f"r.c_{b}" for b in RATED_BUCKETS)
-    inner_costs = ",\n         ".join(f"{_cost_sql(b)} AS c_{b}" for b in RATED_BUCKETS)
+        _when_priced(f"r.f_{b}", f"r.s_{b}") + f" AS cost_{b}" for b in RATED_BUCKETS)
+    total = _when_priced(" + ".join(f"r.f_{b}" for b in RATED_BUCKETS),
+                         " + ".join(f"r.s_{b}" for b in RATED_BUCKETS))
+    parts = ",\n         ".join(f"{_fast(b)} AS f_{b}, {_slow(b)} AS s_{b}" for b in RATED_BUCKETS)
+    hidden = ", ".join(f"f_{b}, s_{b}" for b in RATED_BUCKETS)
     return f"""
-SELECT r.* EXCLUDE ({', '.join(f'c_{b}' for b in RATED_BUCKETS)}),
+SELECT r.* EXCLUDE ({hidden}, fast),
        {costs},
-       CASE WHEN r.unpriced_reason IS NULL THEN {total} END AS cost,
+       {total} AS cost,
        r.unpriced_reason IS NULL AS priced
 FROM (
   SELECT e.*,
-         {inner_costs},
+         {parts},
+         coalesce(c.pico AND {_ALL_QTY} <= c.qty_limit, FALSE) AS fast,
          {_reason_sql()} AS unpriced_reason,
          c.catalog_version, c.catalog_provider, c.catalog_model, c.run_id AS rating_run
   FROM live_events e
@@ -84,8 +109,7 @@ FROM (
     ON c.provider = coalesce(e.provider, '') AND c.model = coalesce(e.model, '')
    AND c.service_tier = coalesce(e.service_tier, '')
    AND e.time >= c.valid_from AND e.time < c.valid_to
-   AND (epoch_us(e.time) % {_DAY} + {_DAY}) % {_DAY} >= c.tod_lo
-   AND (epoch_us(e.time) % {_DAY} + {_DAY}) % {_DAY} < c.tod_hi
+   AND {_TOD} >= c.tod_lo AND {_TOD} < c.tod_hi
    AND {_TOTAL_INPUT} >= c.in_lo AND {_TOTAL_INPUT} < c.in_hi
   WHERE e.type = 'llm.usage'
 ) r"""

@@ -1,0 +1,132 @@
+"""Benchmark: rate + aggregate N ledger events to per-customer monthly cost.
+
+Generates a synthetic ledger with DuckDB ``range()`` (no Python per row), then
+prints, in the same run: a plain SUM of tokens per customer-month over the
+same rows, the rated query (``rated_events`` summed per customer-month, exact
+decimals), their ratio, and per-event ``genai_prices.calc_price`` on a sample,
+extrapolated to N. Peak RSS is reported for the whole process.
+
+    PYTHONPATH=src .venv/bin/python bench/bench_rating.py --events 5_000_000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+from workmeter.app import Workmeter
+
+#: (provider, model, tier) mix: flat, tiered (>200k), dated change, time-of-day, batch, unknown.
+KEYS = [
+    ("anthropic", "claude-sonnet-4-5-20250929", None),
+    ("anthropic", "claude-3-7-sonnet-20250219", None),
+    ("anthropic", "claude-haiku-4-5", "batch"),
+    ("openai", "gpt-4o", "default"),
+    ("openai", "o3", None),
+    ("openai", "gpt-5", "priority"),
+    ("google", "gemini-2.5-pro", None),
+    ("deepseek", "deepseek-chat", None),
+    ("openai", "gpt-unknown-model", None),
+]
+
+GENERATE = """
+INSERT INTO events (seq, key_hash, source, id, type, subject, time, provider, model, service_tier,
+                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search)
+SELECT i, hash(i), 'bench', i::VARCHAR, 'llm.usage', 'cus_' || (hash(i * 7) % {customers}),
+       TIMESTAMPTZ '2025-04-01 00:00:00+00' + to_microseconds((hash(i * 3) % {span_us})::BIGINT),
+       k.provider, k.model, k.tier,
+       (hash(i * 11) % 4000)::BIGINT,
+       CASE WHEN i % 3 = 0 THEN (hash(i * 13) % 30000)::BIGINT ELSE 0 END,
+       CASE WHEN i % 5 = 0 THEN (hash(i * 17) % 8000)::BIGINT ELSE 0 END,
+       CASE WHEN i % 50 = 0 THEN (hash(i * 19) % 8000)::BIGINT ELSE 0 END,
+       (hash(i * 23) % 1500)::BIGINT, 0,
+       CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END
+FROM range({n}) t(i)
+JOIN keys k ON k.idx = i % {nkeys}
+"""
+
+PLAIN = """
+SELECT subject, date_trunc('month', time) AS month,
+       sum(input + cache_read + cache_write_5m + cache_write_1h + output + web_search) AS units
+FROM live_events WHERE type = 'llm.usage' GROUP BY ALL
+"""
+
+RATED = """
+SELECT subject, date_trunc('month', time) AS month, sum(cost) AS cost,
+       count(*) FILTER (WHERE NOT priced) AS unpriced_events
+FROM rated_events GROUP BY ALL
+"""
+
+
+def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def generate(wm: Workmeter, n: int, customers: int) -> None:
+    con = wm.db.conn
+    con.execute("CREATE TEMP TABLE keys (idx INTEGER, provider VARCHAR, model VARCHAR, tier VARCHAR)")
+    con.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", [[i, *k] for i, k in enumerate(KEYS)])
+    span_us = int(timedelta(days=180).total_seconds() * 1_000_000)
+    con.execute(GENERATE.format(n=n, customers=customers, span_us=span_us, nkeys=len(KEYS)))
+    con.execute("CHECKPOINT")
+
+
+def calc_price_rate(sample: int) -> float:
+    """Per-event genai_prices.calc_price throughput (events/s) on a sample."""
+    import genai_prices
+    from genai_prices import Usage
+
+    rnd = random.Random(1)
+    cases = [(rnd.choice(KEYS[:8]), rnd.randrange(4000), rnd.randrange(1500)) for _ in range(sample)]
+    t0 = time.perf_counter()
+    for (provider, model, _), inp, out in cases:
+        genai_prices.calc_price(Usage(input_tokens=inp, output_tokens=out), model, provider_id=provider,
+                                genai_request_timestamp=datetime(2025, 5, 1, tzinfo=UTC))
+    return sample / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=lambda s: int(s.replace("_", "")), default=5_000_000)
+    ap.add_argument("--customers", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=5000)
+    ap.add_argument("--db", type=Path, default=None, help="keep the generated database here")
+    args = ap.parse_args()
+    path = args.db or Path(tempfile.mkdtemp()) / "bench.duckdb"
+    wm = Workmeter.open(path, threads=args.threads)
+    if wm.db.read().execute("SELECT count(*) FROM events").fetchone() == (0,):
+        t0 = time.perf_counter()
+        generate(wm, args.events, args.customers)
+        print(f"generated {args.events:,} events in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    rater = wm.rater
+    rater.refresh()
+    cur = wm.db.read()
+    n = cur.execute("SELECT count(*) FROM live_events").fetchone()[0]  # type: ignore[index]
+    plain = timed(lambda: cur.execute(PLAIN).fetchall())
+    rated = timed(lambda: cur.execute(RATED).fetchall())
+    per_event = calc_price_rate(args.sample)
+    extrapolated = n / per_event
+    rss = psutil.Process().memory_info().rss / 2**20
+    peak = getattr(psutil.Process().memory_full_info(), "uss", 0) / 2**20
+    print(f"| rows | plain SUM | rated | ratio | calc_price/event extrapolated | speed-up | RSS MiB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {n:,} | {plain:.3f}s | {rated:.3f}s | {rated / plain:.2f}x | {extrapolated:,.0f}s "
+          f"({per_event:,.0f}/s) | {extrapolated / rated:,.0f}x | {max(rss, peak):,.0f} |")
+    wm.close()
+
+
+if __name__ == "__main__":
+    main()
