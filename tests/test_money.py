@@ -46,16 +46,20 @@ def test_rounding_error_is_at_most_half_a_cent(amount: Decimal) -> None:
 def test_no_float_calls_in_money_packages() -> None:
     """A guard: no float() conversion or float annotation in packages that touch money.
 
-    ``isinstance(x, float)`` (to refuse floats) is the one allowed mention.
+    ``isinstance(x, float)`` (to refuse floats) is allowed, and so is a line marked
+    ``# not money`` (a clock reading, a sampling knob).
     """
     offenders = []
     for pkg in MONEY_PACKAGES:
         for path in (SRC / pkg).rglob("*.py"):
-            tree = ast.parse(path.read_text())
+            text = path.read_text()
+            exempt = {i for i, line in enumerate(text.splitlines(), 1) if "# not money" in line}
+            tree = ast.parse(text)
             allowed = {id(arg) for node in ast.walk(tree)
                        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                        and node.func.id == "isinstance" for arg in ast.walk(node.args[1])}
             for node in ast.walk(tree):
-                if isinstance(node, ast.Name) and node.id == "float" and id(node) not in allowed:
+                if (isinstance(node, ast.Name) and node.id == "float" and id(node) not in allowed
+                        and node.lineno not in exempt):
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == []

@@ -105,7 +105,7 @@ class KeyStore:
         self.db = db
         db.ensure(DDL)
         self._used: dict[str, datetime] = {}
-        self._verified: dict[str, tuple[ApiKey, float]] = {}
+        self._verified: dict[str, tuple[ApiKey, float]] = {}  # not money: monotonic clock reading
         self._lock = threading.Lock()
 
     def create(self, scope: str, *, customer: str | None = None, name: str | None = None) -> tuple[ApiKey, str]:
