@@ -75,4 +75,4 @@ class Workmeter:
     def work(self) -> Any:
         from workmeter.workunits.service import WorkService
 
-        return WorkService(self.db, prepare=lambda: self.rater.refresh())
+        return WorkService(self.db, prepare=lambda: self.rater.refresh(), billing=lambda: self.billing)

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from workmeter.core.errors import NotFound
 from workmeter.store.duckdb import Database
 from workmeter.workunits import outcomes as oc
 from workmeter.workunits.prices import attach_cache_prices
@@ -55,13 +57,15 @@ class Run:
 
 class WorkService:
     def __init__(self, db: Database, settings: WorkSettings | None = None, usage_source: str = USAGE_SOURCE,
-                 prepare: Callable[[], object] | None = None) -> None:
+                 prepare: Callable[[], object] | None = None, billing: Callable[[], Any] | None = None) -> None:
         """``prepare`` runs before every report that reads usage (the composition root passes the
-        rater's refresh, so usage of a model key never seen before is rated, not "not rated yet")."""
+        rater's refresh, so usage of a model key never seen before is rated, not "not rated yet");
+        ``billing`` gives the billing service the simulator prices plans with."""
         self.db = db
         self.settings = settings or WorkSettings()
         self.usage_source = usage_source
         self.prepare = prepare
+        self.billing = billing
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
@@ -189,3 +193,20 @@ class WorkService:
             cur = con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end")})
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    # -- pricing simulator ----------------------------------------------------------------
+    def simulate(self, plans: Sequence[str | Path], period: str, *,
+                 customers: Sequence[str] | None = None) -> dict[str, Any]:
+        """Each customer's bill and margin under each plan file (see :mod:`workmeter.workunits.simulate`)."""
+        from workmeter.workunits.simulate import Inputs, simulate
+
+        if self.billing is None:
+            raise NotFound("the pricing simulator needs the billing service")
+        billing = self.billing()
+        inputs = Inputs(billing.meters.source_for, billing.drafter.rated_view,
+                        {c.id: c.timezone for c in billing.customers.all()})
+        con = self.db.read()
+        try:
+            return simulate(con, inputs, plans, period, customers)
+        finally:
+            con.close()

@@ -105,14 +105,14 @@ def simulate(ctx: typer.Context, plans: list[Path] = typer.Argument(..., help="P
              csv_file: Path = typer.Option(None, "--csv", help="Also write the per-customer table as CSV."),
              json_out: bool = _JSON) -> None:
     """What each customer would pay, and the margin over rated cost, under each plan."""
+    from workmeter.workunits.simulate import flat_rows, write_csv
+
     result: dict[str, Any] = state(ctx).app().work.simulate(plans, period, customers=customer or None)
     if csv_file is not None:
-        from workmeter.workunits.simulate import write_csv
-
         write_csv(result, csv_file)
         err_console.print(f"wrote {csv_file}")
     if want_json(ctx, json_out):
         print_json(result)
         return
-    report(ctx, result["customers"], title=f"simulation {period}")
+    report(ctx, flat_rows(result), title=f"simulation {period} (baseline: {result['baseline']})")
     report(ctx, result["summary"], title="summary")
