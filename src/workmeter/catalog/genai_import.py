@@ -145,8 +145,13 @@ def _variant_prices(m: ModelInfo, tier: str, at: datetime) -> ModelPrice | None:
 
 def bucket_sources(provider: str, mp: ModelPrice, rules: Rules) -> dict[str, Source]:
     """Per-bucket price per million units (possibly tiered) of one genai-prices price set."""
+    return fill_hierarchy(provider, given_prices(mp), rules)
+
+
+def given_prices(mp: ModelPrice) -> dict[str, Source]:
+    """The prices a genai-prices price set states, by bucket (``cache_write`` = the generic write)."""
     d = {k: v for k, v in mp.__dict__.items() if v is not None and not k.startswith("_")}
-    return fill_hierarchy(provider, {
+    return {
         "input": d.get("input_mtok"),
         "cache_read": d.get("cache_read_mtok"),
         "cache_write": d.get("cache_write_mtok"),
@@ -155,7 +160,7 @@ def bucket_sources(provider: str, mp: ModelPrice, rules: Rules) -> dict[str, Sou
         "output": d.get("output_mtok"),
         "web_search": _times(d.get("web_searches_kcount"), _THOUSAND),
         "request": _times(d.get("requests_kcount"), _THOUSAND),
-    }, rules)
+    }
 
 
 def fill_hierarchy(provider: str, given: dict[str, Source], rules: Rules) -> dict[str, Source]:
@@ -220,8 +225,10 @@ def _resolve(provider: str, m: ModelInfo, tier: str, at: datetime, rules: Rules)
     rule = rules.tier_rule(provider, tier)
     if rule is None:
         return None
-    base = bucket_sources(provider, m.get_prices(at), rules)
-    return {b: (_times(v, rule.factor) if b in rule.buckets else v) for b, v in base.items()}
+    given = given_prices(m.get_prices(at))
+    scaled = set(rule.buckets) | ({"cache_write"} if "cache_write_5m" in rule.buckets else set())
+    return fill_hierarchy(provider, {b: (_times(v, rule.factor) if b in scaled else v)
+                                     for b, v in given.items()}, rules)
 
 
 Profile = tuple[tuple[str, int, int, int, int, tuple[Decimal | None, ...]], ...]

@@ -4,9 +4,11 @@ Two kinds, both loaded from a price book (the shipped ``provider_rules.toml``
 or a user's book) and never guessed:
 
 * :class:`TierRule` — a service tier the list data does not price at some
-  time is priced as ``factor × standard`` on the listed buckets (Anthropic
-  Message Batches and the OpenAI Batch API are 50% of standard; web search
-  has no published batch rate and keeps the standard price). A catalog
+  time is priced from the standard prices: the prices stated for the listed
+  buckets are multiplied by ``factor``, then the unit hierarchy applies (so an
+  OpenAI cache write, billed as input, inherits the batch input price).
+  Anthropic Message Batches and the OpenAI Batch API are 50% of standard; web
+  search has no published batch rate and keeps the standard price. A catalog
   variant for the tier, where one exists, always wins over the rule.
 * :class:`BucketRule` — a bucket with no list price is priced as ``factor ×``
   another bucket (Anthropic: a 1-hour cache write costs 2× base input). Only

@@ -111,17 +111,20 @@ def _hhmm(us: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+SHORT = {"input": "input", "cache_read": "cache read", "cache_write_5m": "write 5m",
+         "cache_write_1h": "write 1h", "output": "output", "web_search": "search/req", "request": "fee/req"}
+
+
 def price_card_row(r: Any) -> dict[str, Any]:
-    """One price row for display: tier, window, input range, and per-bucket prices."""
-    out: dict[str, Any] = {"service_tier": r.service_tier,
-                           "valid_from": None if r.valid_from.year == 1 else r.valid_from,
-                           "valid_to": None if r.valid_to.year == 9999 else r.valid_to,
+    """One price row for display: tier, validity, window, input range, prices (per MTok or per request)."""
+    out: dict[str, Any] = {"tier": r.service_tier,
+                           "from": None if r.valid_from.year == 1 else r.valid_from.date().isoformat(),
+                           "to": None if r.valid_to.year == 9999 else r.valid_to.date().isoformat(),
                            "window_utc": None if (r.tod_lo, r.tod_hi) == (0, 86_400_000_000)
                            else f"{_hhmm(r.tod_lo)}-{_hhmm(r.tod_hi)}",
                            "total_input": _input_range(r.in_lo, r.in_hi)}
     for b, p in zip(RATED_BUCKETS, r.prices, strict=True):
-        label = f"{b}_per_mtok" if UNITS[b] == "token" else f"{b}_per_request"
-        out[label] = None if p is None else (p if UNITS[b] == "token" else p / 1_000_000)
+        out[SHORT[b]] = None if p is None else (p if UNITS[b] == "token" else p / 1_000_000)
     out["source"] = r.source
     return out
 

@@ -42,8 +42,12 @@ class RatedLine:
     amount: Decimal
 
     def as_dict(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "quantity": self.quantity, "unit": UNITS[self.bucket],
+        return {"bucket": self.bucket, "quantity": self.quantity,
                 "unit_price_per_million": fmt(self.unit_price_per_million), "amount": fmt(self.amount)}
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.bucket]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +67,10 @@ class RatedEvent:
 
     def as_dict(self) -> dict[str, Any]:
         if not self.priced:
-            out: dict[str, Any] = {"status": "unpriced", "reason": self.reason}
-            if self.catalog_version:
-                out["catalog_version"] = self.catalog_version
-            return out
+            return {"status": "unpriced", "reason": self.reason}
         assert self.total is not None
         return {"status": "priced", "total": fmt(self.total), "currency": self.currency,
-                "catalog_version": self.catalog_version, "model": self.catalog_model,
-                "provider": self.catalog_provider, "lines": [ln.as_dict() for ln in self.lines]}
+                "catalog_version": self.catalog_version, "lines": [ln.as_dict() for ln in self.lines]}
 
 
 def time_of_day_us(at: datetime) -> int:
