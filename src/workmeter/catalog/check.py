@@ -8,6 +8,7 @@ history with a hole between two prices is reported as a gap too.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ def check_rows(rows: Sequence[PriceRow]) -> list[dict[str, Any]]:
                                                     "time of day and request size"))
     if ordered and ordered[0].service_tier == STANDARD:
         bounds = sorted(spans)
-        for (_, end), (start, _) in zip(bounds, bounds[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(bounds):
             if start > end:
                 issues.append(_issue("gap", ordered[0], f"no price from {_when(end)} to {_when(start)}"))
     return issues
