@@ -38,19 +38,18 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with the catalog synced (list prices + the book) and the rater built, copied per test."""
+def make_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the catalog synced (list prices + the book) and the rater built."""
     folder = tmp_path_factory.mktemp("billing-template")
     (folder / "book.toml").write_text(BOOK)
-    with Workmeter.open(folder / "template.duckdb") as app:
-        app.catalog.sync([folder / "book.toml"])
-        assert app.rater is not None
+    with Workmeter.open(folder / "template.duckdb") as wm:
+        wm.catalog.sync([folder / "book.toml"])
+        assert wm.rater is not None
     return folder / "template.duckdb"
 
 
-@pytest.fixture
-def app(template: Path, tmp_path: Path) -> Iterator[Workmeter]:
+def open_copy(template: Path, tmp_path: Path) -> Iterator[Workmeter]:
+    """A fresh copy of the template, billing on a frozen clock (Nov 2, 2026, 09:00 UTC)."""
     shutil.copy(template, tmp_path / "wm.duckdb")
     wm = Workmeter.open(tmp_path / "wm.duckdb")
     wm.billing.clock = Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
@@ -58,6 +57,16 @@ def app(template: Path, tmp_path: Path) -> Iterator[Workmeter]:
         yield wm
     finally:
         wm.close()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_template(tmp_path_factory)
+
+
+@pytest.fixture
+def app(template: Path, tmp_path: Path) -> Iterator[Workmeter]:
+    yield from open_copy(template, tmp_path)
 
 
 _ids = iter(range(1, 10**9))
