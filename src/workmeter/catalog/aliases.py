@@ -122,6 +122,8 @@ def resolve(catalog: Catalog, provider_raw: str | None, model_raw: str | None) -
     provider = normalize_provider(catalog, provider_raw)
     if provider_raw and provider_raw.strip() and provider is None:
         return None
+    if provider is not None and (entry := find_model(catalog, provider, model_raw.strip().lower())):
+        return entry  # the string is a catalog id as is (e.g. ``perplexity/sonar-pro`` on perplexity)
     text, hint = model_id(model_raw, provider)
     if provider is None and hint is not None:
         provider = normalize_provider(catalog, hint)

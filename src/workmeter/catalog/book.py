@@ -43,7 +43,7 @@ from typing import Any
 
 from workmeter.catalog.model import RATED_BUCKETS, STANDARD, canonical_tier
 from workmeter.catalog.rules import BucketRule, Rules, TierRule
-from workmeter.core.errors import InvalidInput
+from workmeter.core.errors import InvalidInput, InvalidMoney
 from workmeter.core.money import to_decimal
 from workmeter.core.timeutil import parse_instant
 
@@ -119,7 +119,10 @@ def _prices(raw: dict[str, Any], where: str) -> dict[str, Decimal]:
         if key not in PRICE_KEYS:
             raise InvalidInput(f"unknown price key {key!r}; use {', '.join(PRICE_KEYS)}", where=where)
         bucket, factor = PRICE_KEYS[key]
-        out[bucket] = to_decimal(value, field=f"{where} {key}") * factor
+        try:
+            out[bucket] = to_decimal(value, field=key) * factor
+        except InvalidMoney as exc:
+            raise InvalidMoney(exc.message, where=where) from None
     return out
 
 

@@ -109,8 +109,7 @@ def apply_books(providers: list[ProviderEntry], models: list[ModelEntry], rows: 
             same = [r for r in rows if r.key() == (m.provider, m.model, m.service_tier)]
             rows = [r for r in rows if r.key() != (m.provider, m.model, m.service_tier)]
             rows += _outside(same, start, end) + book_model_rows(m, rules, f"book:{book.name}")
-        models = book_entries + [e for e in models if (e.provider, e.model) not in
-                                 {(b.provider, b.model) for b in book_entries}]
+        models = book_entries + models  # a list model keeps its own match clause too
         for adj in book.adjustments:
             rows = _adjust(rows, adj)
     return providers, models, rows

@@ -76,21 +76,30 @@ def write_version(db: Database, catalog: Catalog, *, genai_version: str, content
         con.execute("INSERT INTO catalog_versions VALUES (?, ?, ?, ?, ?, ?)",
                     [v, datetime.now(UTC), genai_version, content_hash,
                      orjson.dumps([{"name": n, "hash": h} for n, h, _ in books]).decode(), len(rows)])
-        con.executemany("INSERT INTO catalog_providers VALUES (?, ?, ?, ?, ?, ?)", [
-            [v, i, p.id, _j(p.provider_match), _j(p.model_match), list(p.fallbacks)]
-            for i, p in enumerate(catalog.providers.values())])
+        providers = list(catalog.providers.values())
+        _insert(con, "catalog_providers", pa.table({
+            "version": [v] * len(providers), "position": list(range(len(providers))),
+            "provider": [p.id for p in providers], "provider_match": [_j(p.provider_match) for p in providers],
+            "model_match": [_j(p.model_match) for p in providers],
+            "fallbacks": pa.array([list(p.fallbacks) for p in providers], pa.list_(pa.string()))}))
         models = [m for lst in catalog.models.values() for m in lst]
-        con.executemany("INSERT INTO catalog_models VALUES (?, ?, ?, ?, ?, ?)", [
-            [v, i, m.provider, m.model, _j(m.match), m.name] for i, m in enumerate(models)])
-        con.register("_wm_catalog_rows", table)
-        con.execute("INSERT INTO catalog_prices SELECT * FROM _wm_catalog_rows")
-        con.unregister("_wm_catalog_rows")
+        _insert(con, "catalog_models", pa.table({
+            "version": [v] * len(models), "position": list(range(len(models))),
+            "provider": [m.provider for m in models], "model": [m.model for m in models],
+            "match": [_j(m.match) for m in models], "name": pa.array([m.name for m in models], pa.string())}))
+        _insert(con, "catalog_prices", table)
         if books:
             con.executemany("INSERT INTO catalog_books VALUES (?, ?, ?, ?, ?)",
                             [[v, i, n, h, t] for i, (n, h, t) in enumerate(books)])
         if catalog.notes:
             con.executemany("INSERT INTO catalog_notes VALUES (?, ?, ?, ?)",
                             [[v, n["provider"], n["model"], n["note"]] for n in catalog.notes])
+
+
+def _insert(con: Any, name: str, table: pa.Table) -> None:
+    con.register("_wm_catalog_batch", table)
+    con.execute(f"INSERT INTO {name} SELECT * FROM _wm_catalog_batch")
+    con.unregister("_wm_catalog_batch")
 
 
 def _j(value: Any) -> str | None:
