@@ -77,7 +77,11 @@ def decode(body: bytes, media: str) -> ExportTraceServiceRequest:
         if media in PROTOBUF_TYPES:
             request.ParseFromString(body)
         elif media == "application/json":
-            json_format.ParseDict(_ids_to_base64(orjson.loads(body)), request, ignore_unknown_fields=True)
+            doc = orjson.loads(body)
+            spans = doc.get("resourceSpans", []) if isinstance(doc, dict) else None
+            if not isinstance(spans, list) or not all(isinstance(rs, dict) for rs in spans):
+                raise InvalidInput("an OTLP JSON export is an object with a resourceSpans array", where="body")
+            json_format.ParseDict(_ids_to_base64(doc), request, ignore_unknown_fields=True)
         else:
             raise UnsupportedMedia(f"content type {media!r} is not OTLP; use application/x-protobuf or "
                                    "application/json", where="content-type")

@@ -9,8 +9,8 @@ Content types (the ``openmeter`` client's three ingest calls):
 Answers ``204`` once every event of the request is committed (accepted,
 duplicate, conflict or rejected-with-reason: all recorded). With
 ``?report=true`` the answer is ``200`` with per-event statuses. A single
-posted event that is rejected answers ``400 invalid_event`` with the reason
-(it is kept in the rejects table). A batch is never failed by its bad events.
+posted event (not an array) that is rejected answers ``400 invalid_event``
+with the reason (it is kept in the rejects table). A batch is never failed by its bad events.
 A customer-bound key may only send events of its customer; events without a
 ``subject`` get that customer.
 """
@@ -36,21 +36,25 @@ SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 PLAIN = "application/json"
 
-CLOUD_EVENT: dict[str, Any] = {
-    "type": "object",
-    "description": "A CloudEvents 1.0 event. Required by the ledger: specversion '1.0', id, source, type, "
-                   "subject (the customer), time (RFC 3339). Events missing them are rejected with a reason.",
-    "properties": {
-        "specversion": {"type": "string", "example": "1.0"},
-        "id": {"type": "string"},
-        "source": {"type": "string"},
-        "type": {"type": "string", "example": "llm.usage"},
-        "subject": {"type": "string", "description": "The customer id."},
-        "time": {"type": "string", "example": "2026-10-01T12:00:00Z"},
-        "data": {"type": "object"},
-    },
+_NONEMPTY = {"type": "string", "minLength": 1}
+_FIELDS: dict[str, Any] = {
+    "specversion": {"type": "string", "enum": ["1.0"]},
+    "id": {**_NONEMPTY, "description": "Unique per source: (source, id) is the idempotency key."},
+    "source": _NONEMPTY,
+    "type": {**_NONEMPTY, "description": "llm.usage, task.*, or any other type (a generic event)."},
+    "subject": {**_NONEMPTY, "description": "The customer id."},
+    "time": {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset."},
+    "data": {"description": "llm.usage: {provider, model, usage, usage_format?, service_tier?, task_id?, "
+                            "attributes?}; other types: any JSON."},
 }
-BATCH_SCHEMA: dict[str, Any] = {"type": "array", "items": CLOUD_EVENT}
+#: One event (structured mode): the envelope is checked here; the ledger checks ``data``.
+CLOUD_EVENT: dict[str, Any] = {"type": "object", "required": list(_FIELDS)[:6], "properties": _FIELDS,
+                               "description": "A CloudEvents 1.0 event."}
+#: A batch item: any object; bad items are rejected one by one (see ``report=true`` and /api/v1/rejects).
+BATCH_ITEM: dict[str, Any] = {"type": "object",
+                              "description": "A CloudEvents 1.0 event; an invalid one is rejected alone, "
+                                             "with its reason, and never fails the batch."}
+BATCH_SCHEMA: dict[str, Any] = {"type": "array", "items": BATCH_ITEM}
 REPORT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["accepted", "duplicates", "conflicts", "rejected", "results"],
@@ -148,8 +152,6 @@ async def ingest_events(
     if not events:
         return JSON(_report(Outcome({}))) if report else Response(status_code=204)
     outcome = await request.app.state.writer.submit(events, origin="api", with_results=report or single)
-    if report:
-        return JSON(_report(outcome))
     if single and outcome.results and outcome.results[0]["status"] == "rejected":
         raise InvalidEvent(outcome.results[0]["reason"] or "rejected", where="event")
-    return Response(status_code=204)
+    return JSON(_report(outcome)) if report else Response(status_code=204)
