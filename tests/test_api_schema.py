@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from api_support import ThreadServer, usage_event
-
 from workmeter.app import Workmeter
 
 EXAMPLES = 20
