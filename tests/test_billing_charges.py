@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workmeter.billing.aggregates import ModelUsage, SegmentUsage
-from workmeter.billing.charges import CHARGE_TYPES, ChargeContext, Line, charge_types, parse_charge
+from workmeter.billing.charges import (
+    CHARGE_TYPES,
+    Charge,
+    ChargeContext,
+    Line,
+    Spec,
+    charge_types,
+    parse_charge,
+    register_charge,
+)
 from workmeter.billing.charges.graduated import graduated_amount
 from workmeter.billing.charges.volume import volume_amount
 from workmeter.billing.periods import Segment, month_period
@@ -45,9 +54,27 @@ def model(name: str, cost: dict[str, str] | None = None, **buckets: int) -> Mode
 def test_registry_lists_every_builtin_type_and_stays_open() -> None:
     assert set(charge_types()) >= {"flat", "per_unit", "graduated", "volume", "package", "percentage", "markup",
                                    "per_token", "discount"}
-    with pytest.raises(FieldError, match="unknown charge type 'per_outcome'"):
-        parse_charge({"key": "x", "type": "per_outcome"})
-    assert "per_outcome" not in CHARGE_TYPES
+    with pytest.raises(FieldError, match="unknown charge type 'per_widget'"):
+        parse_charge({"key": "x", "type": "per_widget"})
+
+    @register_charge
+    class PerWidget(Charge):
+        type = "per_widget"
+        fields = frozenset({"price"})
+
+        def __init__(self, key: str, name: str, spec: Spec) -> None:
+            super().__init__(key, name, spec)
+            self.price = spec.decimal("price")
+
+        def lines(self, ctx: ChargeContext) -> list[Line]:
+            return [self.line(self.name, D(2), self.price, self.price * 2)]
+
+    try:
+        assert total({"key": "w", "type": "per_widget", "price": "1.5"}, ctx()) == D(3)
+        with pytest.raises(TypeError, match="already registered"):
+            register_charge(type("Other", (Charge,), {"type": "per_widget"}))
+    finally:
+        CHARGE_TYPES.pop("per_widget")
 
 
 def test_graduated_example_from_the_plan() -> None:

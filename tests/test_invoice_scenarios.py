@@ -38,14 +38,24 @@ class Clock:
         return self.now
 
 
+_TEMPLATES: dict[str, Path] = {}
+
+
 def make_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with the catalog synced (list prices + the book) and the rater built."""
+    """A database with the catalog synced (list prices + the book) and the rater built.
+
+    Built once per test session (a sync takes seconds) and copied by every test.
+    """
+    cached = _TEMPLATES.get("db")
+    if cached is not None and cached.exists():
+        return cached
     folder = tmp_path_factory.mktemp("billing-template")
     (folder / "book.toml").write_text(BOOK)
     with Workmeter.open(folder / "template.duckdb") as wm:
         wm.catalog.sync([folder / "book.toml"])
         assert wm.rater is not None
-    return folder / "template.duckdb"
+    _TEMPLATES["db"] = folder / "template.duckdb"
+    return _TEMPLATES["db"]
 
 
 def open_copy(template: Path, tmp_path: Path) -> Iterator[Workmeter]:
