@@ -57,7 +57,7 @@ def model_rows(draw: st.DrawFn, provider: str, model: str, tier: str) -> list[Pr
             continue
         for (ta, tb) in itertools.pairwise([*tods, DAY_US]):
             for (ia, ib) in itertools.pairwise([*ins, IN_MAX]):
-                p = tuple(draw(prices) for _ in BUCKETS) + (draw(st.sampled_from([None, Decimal(5000)])),)
+                p = (*tuple(draw(prices) for _ in BUCKETS), draw(st.sampled_from([None, Decimal(5000)])))
                 rows.append(PriceRow(provider, model, tier, a, b, p, ta, tb, ia, ib, "test"))
     return rows
 
