@@ -10,7 +10,6 @@ from typing import Any
 from workmeter.catalog import store
 from workmeter.catalog.aliases import resolve
 from workmeter.catalog.book import Book, parse_book
-from workmeter.catalog.build import build_catalog
 from workmeter.catalog.model import RATED_BUCKETS, UNITS, Catalog, canonical_tier
 from workmeter.core.errors import InvalidInput, NotFound
 from workmeter.store.duckdb import Database
@@ -76,12 +75,12 @@ class CatalogService:
                     books.append(parse_book(Path(p).read_text(), name=Path(p).stem))
                 except OSError as exc:
                     raise InvalidInput(f"cannot read price book: {exc}", where=str(p)) from None
+        from workmeter.catalog.build import build_catalog, genai_version
+
         catalog, digest, all_books = build_catalog(books)
         rows = len(catalog.all_rows())
         if store.version_exists(self.db, catalog.version):
             return SyncResult(catalog.version, False, previous, rows)
-        from workmeter.catalog.build import genai_version
-
         store.write_version(self.db, catalog, genai_version=genai_version(), content_hash=digest,
                             books=[(b.name, b.content_hash, b.text) for b in all_books])
         self._cache[catalog.version] = catalog

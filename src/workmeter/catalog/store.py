@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from workmeter.catalog.model import RATED_BUCKETS, Catalog, ModelEntry, PriceRow, ProviderEntry
 from workmeter.store.duckdb import Database, register_ddl
@@ -38,25 +37,24 @@ DDL: tuple[str, ...] = (
 )
 register_ddl(*DDL)
 
-_DEC = pa.decimal128(38, 18)
-_TS = pa.timestamp("us", tz="UTC")
+def _rows_table(version: str, rows: list[PriceRow]) -> Any:
+    import pyarrow as pa
 
-
-def _rows_table(version: str, rows: list[PriceRow]) -> pa.Table:
+    dec, ts = pa.decimal128(38, 18), pa.timestamp("us", tz="UTC")
     cols: dict[str, Any] = {
         "version": pa.array([version] * len(rows), pa.string()),
         "provider": pa.array([r.provider for r in rows], pa.string()),
         "model": pa.array([r.model for r in rows], pa.string()),
         "service_tier": pa.array([r.service_tier for r in rows], pa.string()),
-        "valid_from": pa.array([r.valid_from for r in rows], _TS),
-        "valid_to": pa.array([r.valid_to for r in rows], _TS),
+        "valid_from": pa.array([r.valid_from for r in rows], ts),
+        "valid_to": pa.array([r.valid_to for r in rows], ts),
         "tod_lo": pa.array([r.tod_lo for r in rows], pa.int64()),
         "tod_hi": pa.array([r.tod_hi for r in rows], pa.int64()),
         "in_lo": pa.array([r.in_lo for r in rows], pa.int64()),
         "in_hi": pa.array([r.in_hi for r in rows], pa.int64()),
     }
     for i, b in enumerate(RATED_BUCKETS):
-        cols[b] = pa.array([r.prices[i] for r in rows], _DEC)
+        cols[b] = pa.array([r.prices[i] for r in rows], dec)
     cols["source"] = pa.array([r.source for r in rows], pa.string())
     return pa.table(cols)
 
@@ -69,6 +67,8 @@ def version_exists(db: Database, version: str) -> bool:
 def write_version(db: Database, catalog: Catalog, *, genai_version: str, content_hash: str,
                   books: list[tuple[str, str, str]]) -> None:
     """Persist a new version (books: (name, hash, text)). One transaction."""
+    import pyarrow as pa
+
     v = catalog.version
     rows = catalog.all_rows()
     table = _rows_table(v, rows)
@@ -96,7 +96,7 @@ def write_version(db: Database, catalog: Catalog, *, genai_version: str, content
                             [[v, n["provider"], n["model"], n["note"]] for n in catalog.notes])
 
 
-def _insert(con: Any, name: str, table: pa.Table) -> None:
+def _insert(con: Any, name: str, table: Any) -> None:
     con.register("_wm_catalog_batch", table)
     con.execute(f"INSERT INTO {name} SELECT * FROM _wm_catalog_batch")
     con.unregister("_wm_catalog_batch")

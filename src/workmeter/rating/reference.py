@@ -21,15 +21,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import Any
 
 from workmeter.catalog.model import MAX_TIME, MIN_TIME, RATED_BUCKETS, UNITS, Catalog
-from workmeter.core.money import EXACT, fmt
+from workmeter.core.money import fmt
 from workmeter.normalize.buckets import Buckets
 from workmeter.rating.card import CardRow, Segment, card
 
 STORAGE_QUANTUM = Decimal("1e-18")
+_ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
 DAY_US = 86_400_000_000
 
@@ -43,7 +45,8 @@ class RatedLine:
 
     def as_dict(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "quantity": self.quantity,
-                "unit_price_per_million": fmt(self.unit_price_per_million), "amount": fmt(self.amount)}
+                "unit_price_per_million": _fmt_price(self.unit_price_per_million),
+                "amount": _fmt_amount(self.amount)}
 
     @property
     def unit(self) -> str:
@@ -69,8 +72,16 @@ class RatedEvent:
         if not self.priced:
             return {"status": "unpriced", "reason": self.reason}
         assert self.total is not None
-        return {"status": "priced", "total": fmt(self.total), "currency": self.currency,
+        return {"status": "priced", "total": _fmt_amount(self.total), "currency": self.currency,
                 "catalog_version": self.catalog_version, "lines": [ln.as_dict() for ln in self.lines]}
+
+
+_fmt_price = lru_cache(maxsize=8192)(fmt)
+
+
+def _fmt_amount(amount: Decimal) -> str:
+    """Same text as :func:`workmeter.core.money.fmt`, without a context switch per call (hot in quotes)."""
+    return "0" if not amount else format(amount.normalize(_EXACT_CTX), "f")
 
 
 def time_of_day_us(at: datetime) -> int:
@@ -85,10 +96,15 @@ def quantities(buckets: Buckets) -> tuple[int, ...]:
             buckets.output, buckets.web_search, 1)
 
 
+_EXACT_CTX = Context(prec=80)
+
+
 def line_amount(quantity: int, price_per_million: Decimal) -> Decimal:
-    with localcontext(EXACT):
-        exact = Decimal(quantity) * price_per_million / MILLION
-        return exact if exact.as_tuple().exponent >= -18 else exact.quantize(STORAGE_QUANTUM, ROUND_HALF_UP)  # type: ignore[operator]
+    """``quantity × price / 10⁶`` exactly; beyond 18 decimals, half-up to 18 (as the database stores it)."""
+    exact = _EXACT_CTX.multiply(quantity, price_per_million).scaleb(-6, _EXACT_CTX)
+    if exact.as_tuple().exponent < -18:  # type: ignore[operator]
+        return exact.quantize(STORAGE_QUANTUM, ROUND_HALF_UP, _EXACT_CTX)
+    return exact
 
 
 def price_with(row: CardRow | None, buckets: Buckets) -> RatedEvent:
@@ -99,7 +115,7 @@ def price_with(row: CardRow | None, buckets: Buckets) -> RatedEvent:
                             "catalog_model": row.catalog_model}
     if row.reason is not None:
         return RatedEvent("unpriced", reason=row.reason, **meta)
-    lines, total = [], Decimal(0)
+    lines, total = [], _ZERO
     for bucket, qty, price in zip(RATED_BUCKETS, quantities(buckets), row.prices, strict=True):
         if bucket == "request" and price is None:
             continue
@@ -109,7 +125,7 @@ def price_with(row: CardRow | None, buckets: Buckets) -> RatedEvent:
             return RatedEvent("unpriced", reason=f"no price for bucket {bucket}", **meta)
         amount = line_amount(qty, price)
         lines.append(RatedLine(bucket, qty, price, amount))
-        total += amount
+        total = _EXACT_CTX.add(total, amount)
     return RatedEvent("priced", total=total, lines=tuple(lines), **meta)
 
 

@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import pyarrow as pa
-
 from workmeter.catalog.model import RATED_BUCKETS, Catalog
 from workmeter.catalog.service import CatalogService
 from workmeter.core.errors import InvalidInput, NotFound
@@ -27,8 +25,6 @@ from workmeter.rating.runs import RatingRun, insert_run, list_runs, segments
 from workmeter.store.duckdb import Database
 
 Key = tuple[str, str, str]
-_TS = pa.timestamp("us", tz="UTC")
-_UNIT = pa.decimal128(38, 24)
 
 _NEW_KEYS = """
 SELECT DISTINCT coalesce(provider, ''), coalesce(model, ''), coalesce(service_tier, '') FROM (
@@ -123,7 +119,7 @@ class Rater:
         return len(new)
 
     @staticmethod
-    def _cards_table(run_id: int, keys: list[Key], segs: list[Segment]) -> pa.Table:
+    def _cards_table(run_id: int, keys: list[Key], segs: list[Segment]) -> Any:
         rows: list[tuple[Key, CardRow]] = [(k, r) for k in keys for r in card(segs, *k)]
         return cards_table(run_id, rows)
 
@@ -165,8 +161,11 @@ class Rater:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> pa.Table:
+def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> Any:
     """Card rows → the Arrow layout of ``rate_cards`` (prices per unit, DECIMAL(38, 24))."""
+    import pyarrow as pa
+
+    ts, unit = pa.timestamp("us", tz="UTC"), pa.decimal128(38, 24)
     def col(values: list[Any], typ: pa.DataType) -> pa.Array:
         return pa.array(values, typ)
 
@@ -175,8 +174,8 @@ def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> pa.Table:
         "provider": col([k[0] for k, _ in rows], pa.string()),
         "model": col([k[1] for k, _ in rows], pa.string()),
         "service_tier": col([k[2] for k, _ in rows], pa.string()),
-        "valid_from": col([r.valid_from for _, r in rows], _TS),
-        "valid_to": col([r.valid_to for _, r in rows], _TS),
+        "valid_from": col([r.valid_from for _, r in rows], ts),
+        "valid_to": col([r.valid_to for _, r in rows], ts),
         "tod_lo": col([r.tod_lo for _, r in rows], pa.int64()),
         "tod_hi": col([r.tod_hi for _, r in rows], pa.int64()),
         "in_lo": col([r.in_lo for _, r in rows], pa.int64()),
@@ -184,7 +183,7 @@ def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> pa.Table:
     }
     units = [[_per_unit(r.prices[i] if r.prices else None) for _, r in rows] for i in range(len(RATED_BUCKETS))]
     for b, u in zip(RATED_BUCKETS, units, strict=True):
-        cols[f"p_{b}"] = col(u, _UNIT)
+        cols[f"p_{b}"] = col(u, unit)
     picos = [[_pico(u[j]) for u in units] for j in range(len(rows))]
     for i, b in enumerate(RATED_BUCKETS):
         cols[f"pp_{b}"] = col([(p[i] or 0) if None not in p else 0 for p in picos], pa.int64())
