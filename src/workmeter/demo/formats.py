@@ -1,0 +1,162 @@
+"""The ``data`` of usage events, written in each provider's own usage shape.
+
+From a call's exclusive buckets (see :mod:`workmeter.demo.tokens`), each
+format writes what that provider's API returns, following its inclusion
+rules:
+
+==================  ===========================================================
+anthropic           ``input_tokens`` excludes cache reads and writes;
+                    ``cache_creation_input_tokens`` = 5m + 1h writes, split in
+                    ``cache_creation`` (absent on older responses: all 5m);
+                    ``output_tokens`` includes thinking; ``server_tool_use``
+openai-chat         ``prompt_tokens`` includes ``cached_tokens``;
+                    ``completion_tokens`` includes ``reasoning_tokens``
+openai-responses    ``input_tokens`` includes ``cached_tokens``;
+                    ``output_tokens`` includes ``reasoning_tokens``
+gemini              ``promptTokenCount`` includes ``cachedContentTokenCount``;
+                    ``thoughtsTokenCount`` is NOT in ``candidatesTokenCount``;
+                    ``toolUsePromptTokenCount`` is extra input; zero counts
+                    are left out, as the API does
+otel                ``gen_ai.usage.input_tokens`` includes cache reads and
+                    writes, ``output_tokens`` includes reasoning (GenAI
+                    semantic conventions)
+buckets             the exclusive buckets themselves; zero buckets left out
+==================  ===========================================================
+
+Bad events break exactly one rule each: a negative ``output_tokens``
+(anthropic), ``cached_tokens`` above ``prompt_tokens`` (openai-chat),
+``reasoning_tokens`` above ``output_tokens`` (openai-responses), or an
+unknown ``usage_format``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from workmeter.demo.calls import BAD_KINDS
+from workmeter.demo.render import Cat, Hex, Int, Opt, Part
+from workmeter.demo.tasks import PROJECT_NAMES, Cols
+from workmeter.demo.world import (
+    FORMATS,
+    MODELS,
+    PROVIDERS,
+    TEAMS,
+    TIERS,
+    UNKNOWN_FORMAT,
+    USERS_PER_CUSTOMER,
+    WORKFLOWS,
+)
+
+
+def q(text: str) -> str:
+    return f'"{text}"'
+
+
+def quoted(texts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(q(t) for t in texts)
+
+
+TIER = Cat("tier", quoted(TIERS))
+WORKFLOW = Cat("workflow", quoted([w.name for w in WORKFLOWS]))
+HEAD: tuple[Part, ...] = (
+    '{"provider":', Cat("provider", quoted(PROVIDERS)),
+    ',"model":', Cat("model", quoted([m.name for m in MODELS])),
+    Opt("has_format", (',"usage_format":', Cat("format", quoted([*FORMATS, UNKNOWN_FORMAT])))),
+    Opt("has_tier", (',"service_tier":', TIER)),
+    Opt("has_task", (',"task_id":', Hex("task_id", "tsk_"))),
+    Opt("has_hash", (',"prompt_hash":', Hex("prompt_hash"))),
+    ',"usage":{',
+)
+
+BODIES: dict[str, tuple[Part, ...]] = {
+    "anthropic": (
+        '"input_tokens":', Int("input"), ',"cache_creation_input_tokens":', Int("cache_creation"),
+        ',"cache_read_input_tokens":', Int("cache_read"),
+        Opt("has_split", (',"cache_creation":{"ephemeral_5m_input_tokens":', Int("write_5m"),
+                          ',"ephemeral_1h_input_tokens":', Int("write_1h"), "}")),
+        ',"output_tokens":', Int("output"),
+        Opt("has_search", (',"server_tool_use":{"web_search_requests":', Int("web_search"), "}")),
+        ',"service_tier":', TIER,
+    ),
+    "openai-chat": (
+        '"prompt_tokens":', Int("prompt"), ',"completion_tokens":', Int("output"), ',"total_tokens":', Int("total"),
+        ',"prompt_tokens_details":{"cached_tokens":', Int("cache_read"),
+        ',"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":', Int("reasoning"),
+        ',"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}',
+    ),
+    "openai-responses": (
+        '"input_tokens":', Int("prompt"), ',"input_tokens_details":{"cached_tokens":', Int("cache_read"),
+        '},"output_tokens":', Int("output"), ',"output_tokens_details":{"reasoning_tokens":', Int("reasoning"),
+        '},"total_tokens":', Int("total"),
+    ),
+    "gemini": (
+        '"promptTokenCount":', Int("prompt"),
+        Opt("has_cached", (',"cachedContentTokenCount":', Int("cache_read"))),
+        ',"candidatesTokenCount":', Int("candidates"),
+        Opt("has_thoughts", (',"thoughtsTokenCount":', Int("reasoning"))),
+        Opt("has_tool", (',"toolUsePromptTokenCount":', Int("tool_prompt"))),
+        ',"totalTokenCount":', Int("total"),
+    ),
+    "otel": (
+        '"gen_ai.usage.input_tokens":', Int("prompt"), ',"gen_ai.usage.output_tokens":', Int("output"),
+        Opt("has_cached", (',"gen_ai.usage.cache_read.input_tokens":', Int("cache_read"))),
+        Opt("has_writes", (',"gen_ai.usage.cache_creation.input_tokens":', Int("write_5m"))),
+        Opt("has_thoughts", (',"gen_ai.usage.reasoning.output_tokens":', Int("reasoning"))),
+    ),
+    "buckets": (
+        '"input":', Int("input"), ',"output":', Int("output"),
+        Opt("has_cached", (',"cache_read":', Int("cache_read"))),
+        Opt("has_w5", (',"cache_write_5m":', Int("write_5m"))),
+        Opt("has_w1", (',"cache_write_1h":', Int("write_1h"))),
+        Opt("has_thoughts", (',"reasoning":', Int("reasoning"))),
+        Opt("has_search", (',"web_search":', Int("web_search"))),
+    ),
+}
+
+
+@lru_cache(maxsize=8)
+def people(customers: int) -> tuple[Part, ...]:
+    """The ``attributes`` object (and the closing braces) for ``customers`` customers."""
+    users = tuple(q(f"u_{c + 1:04d}_{k:02d}") for c in range(customers) for k in range(USERS_PER_CUSTOMER))
+    return (
+        '"attributes":{"team":', Cat("team", quoted(TEAMS)), ',"project":', Cat("project", quoted(PROJECT_NAMES)),
+        ',"user":', Cat("user", users), Opt("has_workflow", (',"workflow":', WORKFLOW)), "}}",
+    )
+
+
+def template(fmt: str, customers: int) -> tuple[Part, ...]:
+    return (*HEAD, *BODIES[fmt], "},", *people(customers))
+
+
+def usage_values(c: Cols, fmt: str) -> Cols:
+    """Field values and group masks for the calls ``c``, all written in ``fmt``."""
+    prompt, read, w5, w1 = c["prompt"], c["cache_read"], c["write_5m"], c["write_1h"]
+    out, reasoning, tool = c["output"], c["reasoning"], c["tool_prompt"]
+    v: Cols = dict(c)
+    v["input"] = prompt - read - w5 - w1 + tool
+    v["cache_creation"] = w5 + w1
+    v["total"] = prompt + out + tool
+    v["candidates"] = out - reasoning
+    v["prompt"] = prompt + (tool if fmt == "otel" else 0)
+    v["has_cached"], v["has_thoughts"], v["has_tool"] = read > 0, reasoning > 0, tool > 0
+    v["has_writes"], v["has_w5"], v["has_w1"] = w5 > 0, w5 > 0, w1 > 0
+    v["has_search"] = c["web_search"] > 0
+    v["has_task"] = v["has_hash"] = c["task"] >= 0
+    v["has_workflow"] = c["workflow"] < len(WORKFLOWS)
+    v["workflow"] = np.minimum(c["workflow"], len(WORKFLOWS) - 1)
+    _break_rules(v, c.get("bad"))
+    return v
+
+
+def _break_rules(v: Cols, bad: np.ndarray | None) -> None:
+    """Apply each bad kind's one broken rule (the rows' formats are forced to match)."""
+    if bad is None:
+        return
+    neg = bad == BAD_KINDS.index("negative_tokens")
+    v["output"] = np.where(neg, -np.maximum(v["output"], 1), v["output"])
+    over = bad == BAD_KINDS.index("cached_exceeds_prompt")
+    v["cache_read"] = np.where(over, v["prompt"] + 1 + v["prompt"] % 499, v["cache_read"])
+    think = bad == BAD_KINDS.index("reasoning_exceeds_output")
+    v["reasoning"] = np.where(think, v["output"] + 1 + v["output"] % 499, v["reasoning"])

@@ -1,0 +1,113 @@
+"""Time in the demo: when traffic happens, and how the times are written.
+
+Traffic follows office hours (a European peak around 10:00 UTC and an
+American one around 16:00 UTC), drops to a third at weekends, and grows by a
+quarter over the period. Times are written as RFC 3339 with milliseconds and
+an explicit offset: mostly ``Z``, some ``+02:00`` and ``-05:00`` (the same
+instant, in local time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+
+from workmeter.demo.render import Cat, render
+
+MS_HOUR = 3_600_000
+MS_DAY = 24 * MS_HOUR
+#: (suffix, offset in ms, share of events)
+OFFSETS: tuple[tuple[str, int, float], ...] = (("Z", 0, 0.85), ("+02:00", 2 * MS_HOUR, 0.12), ("-05:00", -5 * MS_HOUR, 0.03))
+#: Invalid times carried by bad events (cycled).
+BAD_TIMES: tuple[str, ...] = (
+    "2026-02-30T10:00:00Z",  # no such day
+    "2026-10-03 14:22:05",  # no T, no offset
+    "2026-10-03T14:22:05",  # no offset
+    "yesterday",
+    "",
+)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def hour_weights(start_ms: int, days: int) -> np.ndarray:
+    """Relative traffic for each hour of the period."""
+    hours = np.arange(days * 24)
+    stamp = start_ms // MS_HOUR + hours
+    hour_of_day = stamp % 24
+    weekday = (stamp // 24 + 3) % 7  # 1970-01-01 was a Thursday (3)
+    office = 0.15 + np.exp(-(((hour_of_day - 10) / 3.0) ** 2)) + 0.9 * np.exp(-(((hour_of_day - 16) / 3.0) ** 2))
+    weekend = np.where(weekday >= 5, 0.3, 1.0)
+    growth = 1.0 + 0.25 * hours / max(1, len(hours))
+    w = office * weekend * growth
+    return w / w.sum()
+
+
+def sample_times(rng: np.random.Generator, n: int, start_ms: int, weights: np.ndarray) -> np.ndarray:
+    """``n`` instants (ms) drawn with the traffic shape ``weights``."""
+    slot = rng.choice(len(weights), size=n, p=weights)
+    return start_ms + slot.astype(np.int64) * MS_HOUR + rng.integers(0, MS_HOUR, size=n)
+
+
+def sample_offsets(rng: np.random.Generator, n: int) -> np.ndarray:
+    """An offset code per event (index into :data:`OFFSETS`)."""
+    p = np.array([o[2] for o in OFFSETS])
+    return rng.choice(len(OFFSETS), size=n, p=p / p.sum()).astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _clock() -> tuple[str, ...]:
+    return tuple(f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+
+
+@lru_cache(maxsize=1)
+def _millis() -> tuple[str, ...]:
+    return tuple(f".{ms:03d}{o[0]}" for o in OFFSETS for ms in range(1000))
+
+
+def render_times(ms: np.ndarray, offset: np.ndarray) -> pa.Array:
+    """RFC 3339 text of each instant, written in the offset's local time."""
+    n = len(ms)
+    if n == 0:
+        return pa.array([], pa.string())
+    shift = np.array([o[1] for o in OFFSETS], dtype=np.int64)[offset]
+    local = ms + shift
+    day = local // MS_DAY
+    first = int(day.min())
+    dates = tuple(
+        (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=d)).strftime("%Y-%m-%d")
+        for d in range(first, int(day.max()) + 1)
+    )
+    parts = [Cat("date", dates), Cat("clock", _clock()), Cat("millis", _millis())]
+    values = {
+        "date": day - first,
+        "clock": (local % MS_DAY) // 1000,
+        "millis": offset * 1000 + local % 1000,
+    }
+    return render(parts, n, values)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The half-open window ``[start_ms, end_ms)`` events fall in, with its traffic shape."""
+
+    start_ms: int
+    end_ms: int
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, start: datetime, days: int) -> Period:
+        start_ms = epoch_ms(start)
+        return cls(start_ms, start_ms + days * MS_DAY, hour_weights(start_ms, days))
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return sample_times(rng, n, self.start_ms, self.weights)

@@ -1,0 +1,112 @@
+"""Token counts of model calls, as exclusive buckets, plus how each call is reported.
+
+Every call gets its "true" exclusive buckets first; each usage format then
+writes them in that provider's own shape (see :mod:`workmeter.demo.formats`).
+Columns (one value per call):
+
+``prompt``       all input tokens: uncached + cache read + cache writes
+``cache_read``   input served from the prompt cache (≤ prompt)
+``write_5m`` / ``write_1h``  input written to the cache (Anthropic only)
+``output``       all output tokens, reasoning included
+``reasoning``    reasoning/thinking tokens (≤ output; reasoning models only)
+``web_search``   web search requests (Anthropic only)
+``tool_prompt``  Gemini tool-use prompt tokens (counted as input)
+
+Token counts are lognormal per workflow (heavy tails), reasoning models write
+about twice as much, a few calls exceed 200k input tokens on models with a
+long-context price tier, OpenAI caches in 128-token steps and only for
+prompts of 1024+ tokens, and one customer in five never caches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workmeter.demo.tasks import Cols, pick
+from workmeter.demo.world import ADHOC, FORMATS, MODELS, PROVIDERS, TIERS, WORKFLOWS
+
+ALL_WORKFLOWS = (*WORKFLOWS, ADHOC)
+#: Workflow code of calls that belong to no task.
+ADHOC_CODE = len(WORKFLOWS)
+STANDARD, BATCH, FLEX, PRIORITY = (TIERS.index(t) for t in ("standard", "batch", "flex", "priority"))
+
+_P = {
+    "prompt": np.log([w.prompt[0] for w in ALL_WORKFLOWS]),
+    "prompt_sigma": np.array([w.prompt[1] for w in ALL_WORKFLOWS]),
+    "output": np.log([w.output[0] for w in ALL_WORKFLOWS]),
+    "output_sigma": np.array([w.output[1] for w in ALL_WORKFLOWS]),
+    "cached": np.array([w.cached for w in ALL_WORKFLOWS]),
+    "batch": np.array([w.batch for w in ALL_WORKFLOWS]),
+    "research": np.array([w.name == "research-agent" for w in ALL_WORKFLOWS]),
+}
+_M = {
+    "provider": np.array([PROVIDERS.index(m.provider) for m in MODELS]),
+    "reasoning": np.array([m.reasoning for m in MODELS]),
+    "long": np.array([m.long_context for m in MODELS]),
+    "flex": np.array([m.flex for m in MODELS]),
+    "format_cdf": np.cumsum([[m.formats.get(f, 0.0) for f in FORMATS] for m in MODELS], axis=1),
+}
+ANTHROPIC, OPENAI, GOOGLE, INTERNAL = range(4)
+#: The format a provider implies when ``usage_format`` is left out.
+_DEFAULT_FORMAT = np.array([FORMATS.index("anthropic"), FORMATS.index("openai-chat"), FORMATS.index("gemini"), -1])
+
+
+def route(rng: np.random.Generator, c: Cols) -> None:
+    """Usage format, service tier, and whether each is written out or left to its default."""
+    n = len(c["model"])
+    provider = _M["provider"][c["model"]]
+    fmt = pick(rng, _M["format_cdf"], c["model"])
+    r = rng.random(n)
+    tier = np.full(n, STANDARD)
+    tier[(r < _P["batch"][c["workflow"]]) & (provider != INTERNAL)] = BATCH
+    s = rng.random(n)
+    tier[(tier == STANDARD) & _M["flex"][c["model"]] & (s < 0.06)] = FLEX
+    tier[(tier == STANDARD) & np.isin(provider, (ANTHROPIC, OPENAI)) & (s > 0.97)] = PRIORITY
+    c["provider"], c["format"], c["tier"] = provider, fmt, tier
+    c["has_format"] = (fmt != _DEFAULT_FORMAT[provider]) | (rng.random(n) > 0.15)
+    c["has_tier"] = (tier != STANDARD) | (rng.random(n) > 0.3)
+
+
+def draw_prompt(rng: np.random.Generator, c: Cols) -> None:
+    """All input tokens of each call, with a few long-context requests."""
+    n = len(c["model"])
+    wf = c["workflow"]
+    prompt = rng.lognormal(_P["prompt"][wf], _P["prompt_sigma"][wf])
+    long = _M["long"][c["model"]] & (rng.random(n) < np.where(_P["research"][wf], 0.02, 0.004))
+    prompt[long] = rng.integers(200_001, 600_000, int(long.sum()))
+    c["prompt"] = np.clip(prompt, 8, 900_000).astype(np.int64)
+
+
+def draw_rest(rng: np.random.Generator, c: Cols, caching: np.ndarray) -> None:
+    """Cache reads and writes, output, reasoning, web search and tool-use tokens."""
+    n = len(c["model"])
+    wf, provider, prompt = c["workflow"], c["provider"], c["prompt"]
+    reasoning = _M["reasoning"][c["model"]]
+    out = rng.lognormal(_P["output"][wf], _P["output_sigma"][wf]) * np.where(reasoning, 2.0, 1.0)
+    c["output"] = np.clip(out, 1, 64_000).astype(np.int64)
+    c["reasoning"] = np.where(reasoning, (c["output"] * rng.uniform(0.3, 0.85, n)).astype(np.int64), 0)
+    hit = caching[c["customer"]] & (rng.random(n) < _P["cached"][wf])
+    read = np.where(hit, (prompt * rng.uniform(0.3, 0.95, n)).astype(np.int64), 0)
+    read = np.where(provider == OPENAI, read // 128 * 128, read)
+    read[(provider != ANTHROPIC) & (prompt < 1024)] = 0
+    c["cache_read"] = read
+    _cache_writes(rng, c, caching)
+    research = _P["research"][wf]
+    searching = (provider == ANTHROPIC) & (rng.random(n) < np.where(research, 0.25, 0.02))
+    c["web_search"] = np.where(searching, rng.integers(1, 7, n), 0)
+    tooling = (provider == GOOGLE) & (rng.random(n) < np.where(research, 0.2, 0.03))
+    c["tool_prompt"] = np.where(tooling, np.clip(rng.lognormal(6, 1, n), 1, 20_000).astype(np.int64), 0)
+
+
+def _cache_writes(rng: np.random.Generator, c: Cols, caching: np.ndarray) -> None:
+    n = len(c["model"])
+    anthropic = c["provider"] == ANTHROPIC
+    writing = anthropic & caching[c["customer"]] & (rng.random(n) < 0.25)
+    total = np.where(writing, ((c["prompt"] - c["cache_read"]) * rng.uniform(0.2, 0.8, n)).astype(np.int64), 0)
+    u = rng.random(n)
+    hour = np.where(u < 0.8, 0, np.where(u < 0.92, total, (total * rng.uniform(0.2, 0.8, n)).astype(np.int64)))
+    hour[c["format"] == FORMATS.index("otel")] = 0  # OTel has no cache TTL: report 5-minute writes only
+    c["write_1h"] = hour
+    c["write_5m"] = total - hour
+    # older API versions send no 5m/1h split (then all writes count as 5m)
+    c["has_split"] = (hour > 0) | (rng.random(n) > 0.2)
