@@ -83,7 +83,7 @@ class WorkService:
             oc.build_outcomes(con, st, at)
             if usage:
                 load_usage(con, params, self.usage_source)
-                build_tasks(con, as_of=at, abandon_after_seconds=st.abandon_after_seconds)
+                build_tasks(con, params=params, abandon_after_seconds=st.abandon_after_seconds)
             yield Run(con, params)
         finally:
             con.close()

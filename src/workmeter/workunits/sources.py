@@ -56,12 +56,21 @@ CREATE OR REPLACE TEMP TABLE _wm_um AS
 SELECT subject AS customer, task_id, model,
        count(*) AS calls,
        {sums},
-       sum(cost) AS cost,
-       count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
-       min(time) AS first_at, max(time) AS last_at,
-       min(workflow) AS workflow, min(team) AS team, min(project) AS project, min("user") AS "user"
+       sum(cost) AS cost, count(*) - count(cost) AS unpriced_calls,
+       min(time) AS first_at, max(time) AS last_at
 FROM {source}
 WHERE {_FILTER}
+GROUP BY ALL
+"""
+
+#: Attributes of tasks that their task events do not name (workflow, team, project, user),
+#: taken from their usage calls (the smallest value when calls disagree).
+USAGE_ATTRIBUTES = f"""
+CREATE OR REPLACE TEMP TABLE _wm_uattr AS
+SELECT subject AS customer, task_id, min(workflow) AS workflow, min(team) AS team, min(project) AS project,
+       min("user") AS "user"
+FROM live_events e SEMI JOIN _wm_need n ON n.customer = e.subject AND n.task_id = e.task_id
+WHERE e.type = 'llm.usage' AND {_FILTER}
 GROUP BY ALL
 """
 
@@ -70,13 +79,13 @@ GROUP BY ALL
 PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN data->>'$.prompt_hash' END"
 
 
-def retries_sql(source: str = USAGE_SOURCE) -> str:
+def retries_sql() -> str:
     """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task."""
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_retry AS
 SELECT customer, task_id, sum(n - 1) AS retries
 FROM (SELECT subject AS customer, task_id, {PROMPT_HASH} AS prompt_hash, count(*) AS n
-      FROM {source} WHERE task_id IS NOT NULL AND {_FILTER} GROUP BY ALL)
+      FROM live_events WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER} GROUP BY ALL)
 WHERE prompt_hash IS NOT NULL AND n > 1
 GROUP BY ALL
 """
@@ -109,7 +118,7 @@ def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: s
     """Fill ``_wm_um`` and ``_wm_retry`` for one report run."""
     usage_params = {k: params[k] for k in ("as_of", "customer")}
     con.execute(usage_sql(source), usage_params)
-    con.execute(retries_sql(source), usage_params)
+    con.execute(retries_sql(), usage_params)
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:

@@ -4,7 +4,8 @@
 (customer, task_id). Columns (``own`` = the task's own calls; ``*_total`` =
 the task plus all its descendants):
 
-* lifecycle: ``workflow``, ``team``, ``project``, ``user``, ``parent_task_id``,
+* lifecycle: ``workflow``, ``team``, ``project``, ``user`` (from the task's events, the
+  earliest value; from its usage calls only when its events name none of them), ``parent_task_id``,
   ``root_task_id``, ``is_top``, ``started_at``, ``ended_at``, ``last_activity_at``,
   ``status`` (completed | failed | abandoned | running), ``abandoned_inferred``,
   ``duration_s`` — rules in :mod:`workmeter.workunits.settings`;
@@ -25,10 +26,12 @@ unattributed cost = total cost.
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from workmeter.workunits.settings import TERMINAL_TYPES
-from workmeter.workunits.sources import COUNT_COLUMNS
+from workmeter.workunits.sources import COUNT_COLUMNS, USAGE_ATTRIBUTES
 
 _TERMINAL = ", ".join(f"'{t}'" for t in TERMINAL_TYPES)
 _STATUS_CASE = " ".join(f"WHEN '{t}' THEN '{s}'" for t, s in TERMINAL_TYPES.items())
@@ -54,13 +57,11 @@ us AS (
   SELECT customer, task_id, sum(calls) AS calls, {_SUMS}, sum(cost) AS cost,
          sum(unpriced_calls) AS unpriced_calls, min(first_at) AS first_use, max(last_at) AS last_use,
          list(model ORDER BY model) AS models,
-         arg_max(model, (coalesce(cost, 0), calls, model)) AS model,
-         min(workflow) AS workflow, min(team) AS team, min(project) AS project, min("user") AS "user"
+         arg_max(model, (coalesce(cost, 0), calls, model)) AS model
   FROM _wm_um WHERE task_id IS NOT NULL GROUP BY ALL
 )
 SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.task_id) AS task_id,
-       coalesce(ev.workflow, us.workflow) AS workflow, coalesce(ev.team, us.team) AS team,
-       coalesce(ev.project, us.project) AS project, coalesce(ev."user", us."user") AS "user",
+       ev.workflow, ev.team, ev.project, ev."user",
        ev.parent_task_id,
        coalesce(ev.started_ev, least(ev.first_ev, us.first_use)) AS started_at,
        greatest(ev.last_ev, us.last_use) AS last_activity_at,
@@ -71,6 +72,16 @@ SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.t
        coalesce(us.unpriced_calls, 0) AS unpriced_calls,
        coalesce(us.models, []) AS models, us.model
 FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id
+"""
+
+_NEED = """
+CREATE OR REPLACE TEMP TABLE _wm_need AS SELECT customer, task_id FROM _wm_own
+WHERE workflow IS NULL AND team IS NULL AND project IS NULL AND "user" IS NULL
+"""
+
+_FILL = """
+UPDATE _wm_own o SET workflow = a.workflow, team = a.team, project = a.project, "user" = a."user"
+FROM _wm_uattr a WHERE a.customer = o.customer AND a.task_id = o.task_id
 """
 
 _EDGES = """
@@ -142,13 +153,18 @@ LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
 """
 
 
-def build_tasks(con: duckdb.DuckDBPyConnection, *, as_of: object, abandon_after_seconds: int) -> None:
+def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int) -> None:
     """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``."""
     con.execute(_OWN)
+    con.execute(_NEED)
+    need = con.execute("SELECT count(*) FROM _wm_need").fetchone()
+    if need and need[0]:
+        con.execute(USAGE_ATTRIBUTES, {k: params[k] for k in ("as_of", "customer")})
+        con.execute(_FILL)
     con.execute(_EDGES)
     con.execute(_ANC)
     cycles = con.execute("SELECT count(*) FROM _wm_anc WHERE task_id = ancestor").fetchone()
     if cycles and cycles[0]:
         con.execute(_DROP_CYCLES)
         con.execute(_ANC)
-    con.execute(_TASKS, {"as_of": as_of, "abandon_s": abandon_after_seconds})
+    con.execute(_TASKS, {"as_of": params["as_of"], "abandon_s": abandon_after_seconds})
