@@ -14,28 +14,30 @@ Two shapes feed it:
 
 from __future__ import annotations
 
-from workmeter.normalize.sql import bucket_columns_sql, problem_sql
+from workmeter.normalize.buckets import ALL_COUNTS
+from workmeter.normalize.sql import format_sql, normalized_sql
 from workmeter.store.schema import PROMOTED_ATTRIBUTES
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 
-#: Envelope from JSON text rows: every field with its JSON type, checked below.
+#: Envelope from JSON text rows: the event is parsed once, fields picked from one extract list.
 ENVELOPE_FROM_TEXT = """
-SELECT pos, raw, j,
-       json_type(j) AS jt,
-       CASE WHEN json_type(j, '$.specversion') = 'VARCHAR' THEN j->>'$.specversion' END AS specversion,
-       CASE WHEN json_type(j, '$.id') = 'VARCHAR' THEN j->>'$.id' END AS id,
-       CASE WHEN json_type(j, '$.source') = 'VARCHAR' THEN j->>'$.source' END AS source,
-       CASE WHEN json_type(j, '$.type') = 'VARCHAR' THEN j->>'$.type' END AS type,
-       CASE WHEN json_type(j, '$.subject') = 'VARCHAR' THEN j->>'$.subject' END AS subject,
-       CASE WHEN json_type(j, '$.time') = 'VARCHAR' THEN j->>'$.time' END AS time_text,
-       j->'$.data' AS data
-FROM (SELECT pos, raw, TRY_CAST(raw AS JSON) AS j FROM {input})
+SELECT pos, raw, jt,
+       CASE WHEN json_type(e[1]) = 'VARCHAR' THEN e[1]->>'$' END AS specversion,
+       CASE WHEN json_type(e[2]) = 'VARCHAR' THEN e[2]->>'$' END AS id,
+       CASE WHEN json_type(e[3]) = 'VARCHAR' THEN e[3]->>'$' END AS source,
+       CASE WHEN json_type(e[4]) = 'VARCHAR' THEN e[4]->>'$' END AS type,
+       CASE WHEN json_type(e[5]) = 'VARCHAR' THEN e[5]->>'$' END AS subject,
+       CASE WHEN json_type(e[6]) = 'VARCHAR' THEN e[6]->>'$' END AS time_text,
+       e[7] AS data
+FROM (SELECT pos, raw, json_type(j) AS jt,
+             json_extract(j, ['$.specversion', '$.id', '$.source', '$.type', '$.subject', '$.time', '$.data']) AS e
+      FROM (SELECT pos, raw, TRY_CAST(raw AS JSON) AS j FROM {input}))
 """
 
 #: Envelope from columnar input (Parquet / Arrow): data given as JSON text.
 ENVELOPE_FROM_COLUMNS = """
-SELECT pos, NULL::VARCHAR AS raw, NULL::JSON AS j, 'OBJECT' AS jt,
+SELECT pos, NULL::VARCHAR AS raw, 'OBJECT' AS jt,
        CAST(specversion AS VARCHAR) AS specversion, CAST(id AS VARCHAR) AS id,
        CAST(source AS VARCHAR) AS source, CAST(type AS VARCHAR) AS type,
        CAST(subject AS VARCHAR) AS subject, CAST(time AS VARCHAR) AS time_text,
@@ -60,11 +62,14 @@ def _attrs_ok(a: str) -> str:
 
 
 def staged_sql(envelope_sql: str) -> str:
-    """The full staging SELECT: envelope → validated, normalized rows with ``reason``."""
-    buckets = bucket_columns_sql("fmt", "usage")
+    """The full staging SELECT: envelope → validated, normalized rows with ``reason``.
+
+    Each JSON document is parsed once: the envelope with one extract list, ``data``
+    with another, and the usage object once inside the normalization STRUCT.
+    """
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
     bucket_cols = ",\n       ".join(
-        f"CASE WHEN type = 'llm.usage' THEN {expr} END AS \"{name}\"" for name, expr in buckets.items()
+        f"CASE WHEN type = 'llm.usage' THEN nz.\"{name}\" END AS \"{name}\"" for name in ALL_COUNTS
     )
     promoted = ",\n       ".join(
         f"CASE WHEN json_type(attributes, '$.\"{k}\"') = 'VARCHAR' THEN attributes->>'$.\"{k}\"' END AS \"{k}\""
@@ -72,21 +77,29 @@ def staged_sql(envelope_sql: str) -> str:
     )
     return f"""
 WITH env AS ({envelope_sql}),
-u AS (
-  SELECT *,
-         TRY_CAST(time_text AS TIMESTAMPTZ) AS time,
-         CASE WHEN type = 'llm.usage' THEN data->>'$.provider' END AS provider,
-         CASE WHEN type = 'llm.usage' THEN data->>'$.model' END AS model,
-         CASE WHEN type = 'llm.usage' THEN coalesce(data->>'$.usage_format',
-              CASE data->>'$.provider' WHEN 'anthropic' THEN 'anthropic' WHEN 'openai' THEN 'openai-chat'
-                   WHEN 'google' THEN 'gemini' END) END AS fmt,
-         CASE WHEN type = 'llm.usage' THEN data->'$.usage' END AS usage,
-         CASE WHEN type = 'llm.usage' THEN coalesce(data->>'$.service_tier', 'standard') END AS service_tier,
-         CASE WHEN json_type(data, '$.task_id') = 'VARCHAR' THEN data->>'$.task_id' END AS task_id,
-         CASE WHEN type = 'llm.usage' THEN data->'$.attributes'
-              ELSE CASE WHEN json_type(data, '$.attributes') = 'OBJECT' THEN data->'$.attributes' END
-         END AS attributes
+d AS (
+  SELECT *, json_extract(data, ['$.provider', '$.model', '$.usage_format', '$.usage', '$.service_tier',
+                                '$.task_id', '$.attributes']) AS f
   FROM env
+),
+u AS (
+  SELECT * EXCLUDE (f),
+         TRY_CAST(time_text AS TIMESTAMPTZ) AS time,
+         json_type(data) AS dt,
+         json_type(f[1]) AS provider_t, json_type(f[2]) AS model_t, json_type(f[6]) AS task_t,
+         CASE WHEN type = 'llm.usage' AND json_type(f[1]) = 'VARCHAR' THEN f[1]->>'$' END AS provider,
+         CASE WHEN type = 'llm.usage' AND json_type(f[2]) = 'VARCHAR' THEN f[2]->>'$' END AS model,
+         CASE WHEN type = 'llm.usage' THEN {format_sql("(f[1]->>'$')", "(f[3]->>'$')")} END AS fmt,
+         CASE WHEN type = 'llm.usage' THEN f[4] END AS usage,
+         CASE WHEN type = 'llm.usage' THEN coalesce(f[5]->>'$', 'standard') END AS service_tier,
+         CASE WHEN json_type(f[6]) = 'VARCHAR' THEN f[6]->>'$' END AS task_id,
+         CASE WHEN json_type(f[7]) = 'OBJECT' THEN f[7]
+              WHEN type = 'llm.usage' THEN f[7] END AS attributes
+  FROM d
+),
+n AS (
+  SELECT *, CASE WHEN type = 'llm.usage' THEN {normalized_sql("fmt", "usage")} END AS nz
+  FROM u
 ),
 v AS (
   SELECT *,
@@ -102,25 +115,17 @@ v AS (
       WHEN time_text IS NULL THEN 'time: required RFC 3339 timestamp'
       WHEN NOT {_time_ok("time_text")} OR time IS NULL
         THEN 'time: "' || time_text || '" is not RFC 3339 with an offset (e.g. 2026-10-01T12:00:00Z)'
-      WHEN type = 'llm.usage' AND (data IS NULL OR json_type(data) <> 'OBJECT')
-        THEN 'data: llm.usage needs a JSON object'
-      WHEN type = 'llm.usage' AND (json_type(data, '$.provider') IS DISTINCT FROM 'VARCHAR' OR provider = '')
-        THEN 'data.provider: required string'
-      WHEN type = 'llm.usage' AND (json_type(data, '$.model') IS DISTINCT FROM 'VARCHAR' OR model = '')
-        THEN 'data.model: required string'
-      WHEN type = 'llm.usage' AND json_type(usage) IS DISTINCT FROM 'OBJECT'
-        THEN 'data.usage: required JSON object'
-      WHEN type = 'llm.usage' AND fmt IS NULL
-        THEN 'data.usage_format: required when provider "' || provider || '" implies none'
+      WHEN type = 'llm.usage' AND dt IS DISTINCT FROM 'OBJECT' THEN 'data: llm.usage needs a JSON object'
+      WHEN type = 'llm.usage' AND (provider IS NULL OR provider = '') THEN 'data.provider: required string'
+      WHEN type = 'llm.usage' AND (model IS NULL OR model = '') THEN 'data.model: required string'
       WHEN type = 'llm.usage' AND service_tier NOT IN ({tiers})
         THEN 'data.service_tier: "' || service_tier || '" is not one of {", ".join(SERVICE_TIERS)}'
-      WHEN json_type(data, '$.task_id') IS NOT NULL AND json_type(data, '$.task_id') <> 'VARCHAR'
-        THEN 'data.task_id: must be a string'
+      WHEN task_t IS NOT NULL AND task_t <> 'VARCHAR' THEN 'data.task_id: must be a string'
       WHEN type = 'llm.usage' AND attributes IS NOT NULL AND NOT {_attrs_ok("attributes")}
         THEN 'data.attributes: must be an object of string values'
-      WHEN type = 'llm.usage' THEN {problem_sql("fmt", "usage")}
+      WHEN type = 'llm.usage' THEN nz.problem
     END AS reason
-  FROM u
+  FROM n
 )
 SELECT pos, raw, reason, specversion, id, source, type, subject, time, data,
        hash(source, id) AS key_hash,
