@@ -100,8 +100,7 @@ class WorkService:
         sql = (f"SELECT {cols} FROM _wm_tasks WHERE {' AND '.join(where)} "
                f"ORDER BY started_at DESC, customer, task_id {'LIMIT ' + str(int(limit)) if limit else ''}")
         with self.session(customer=customer, as_of=as_of) as run:
-            con = run.con
-            rows = con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end"),
+            rows = run.con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end"),
                                      "workflow": workflow, "status": status}).fetchall()
         return [dict(zip(TASK_FIELDS, r, strict=True)) for r in rows]
 
@@ -112,10 +111,8 @@ class WorkService:
         keys = parse_by(by)
         filters = {"workflow": workflow} if workflow else None
         with self.session(customer=customer, as_of=as_of) as run:
-            con = run.con
-            return rollup(con, keys, scope=scope, start=instant(start, "start"), end=instant(end, "end"),
-                          filters=filters,
-                          outcome_price=outcome_price)
+            return rollup(run.con, keys, scope=scope, start=instant(start, "start"), end=instant(end, "end"),
+                          filters=filters, outcome_price=outcome_price)
 
     def roi(self, by: str | Sequence[str] = "workflow", **kwargs: Any) -> list[dict[str, Any]]:
         """Value against cost per group: value, cost, net value, ROI (and margin with ``outcome_price``)."""
@@ -133,11 +130,11 @@ class WorkService:
     def totals(self, *, customer: str | None = None, as_of: object = None) -> dict[str, Any]:
         """Conservation check: total rated cost = Σ top-level task cost + unattributed cost."""
         with self.session(customer=customer, as_of=as_of) as run:
-            con = run.con
-            total, unattributed, unpriced = con.execute(
+            total, unattributed, unpriced = run.con.execute(
                 "SELECT coalesce(sum(cost), 0), coalesce(sum(cost) FILTER (WHERE task_id IS NULL), 0), "
                 "coalesce(sum(unpriced_calls), 0) FROM _wm_um").fetchone() or (0, 0, 0)
-            tasks = con.execute("SELECT coalesce(sum(cost_total), 0), count(*) FROM _wm_tasks WHERE is_top").fetchone()
+            tasks = run.con.execute(
+                "SELECT coalesce(sum(cost_total), 0), count(*) FROM _wm_tasks WHERE is_top").fetchone()
         assert tasks is not None
         return {"total_cost": dec(total), "task_cost": dec(tasks[0]), "unattributed_cost": dec(unattributed),
                 "top_level_tasks": int(tasks[1]), "unpriced_calls": int(unpriced)}
@@ -171,16 +168,14 @@ class WorkService:
         """Outcomes billable in ``[start, end)`` for a customer (``None``: all customers)."""
         st = self._outcome_settings(outcome, rule)
         with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
-            con = run.con
-            return oc.billable_outcomes(con, instant(start, "start"), instant(end, "end"), outcome)
+            return oc.billable_outcomes(run.con, instant(start, "start"), instant(end, "end"), outcome)
 
     def clawbacks(self, customer: str | None, start: object, end: object, *, outcome: str | None = None,
                   rule: OutcomeRule | None = None, as_of: object = None) -> list[oc.OutcomeLine]:
         """Reopens in ``[start, end)`` of outcomes billed in an earlier period."""
         st = self._outcome_settings(outcome, rule)
         with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
-            con = run.con
-            return oc.clawbacks(con, instant(start, "start"), instant(end, "end"), outcome)
+            return oc.clawbacks(run.con, instant(start, "start"), instant(end, "end"), outcome)
 
     def outcome_timeline(self, *, customer: str | None = None, start: object = None, end: object = None,
                          as_of: object = None) -> list[dict[str, Any]]:
@@ -189,8 +184,7 @@ class WorkService:
                "WHERE ($start IS NULL OR occurred_at >= $start) AND ($end IS NULL OR occurred_at < $end) "
                "ORDER BY occurred_at, customer, task_id")
         with self.session(customer=customer, as_of=as_of, usage=False) as run:
-            con = run.con
-            cur = con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end")})
+            cur = run.con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end")})
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 

@@ -79,7 +79,8 @@ def waste(ctx: typer.Context, by: str = typer.Option(None, "--by", help="custome
     """Waste ranked in dollars, each finding with its estimated saving and example task ids."""
     rows = state(ctx).app().work.waste(by or (), customer=customer, start=start, end=end, as_of=as_of)
     if not want_json(ctx, json_out):
-        rows = [{**r, "examples": ", ".join(r["examples"] or [])} for r in rows]
+        rows = [{k: v for k, v in r.items() if k != "description"} | {"examples": ", ".join((r["examples"] or [])[:3])}
+                for r in rows]
     report(ctx, rows, json_flag=json_out, title="waste")
 
 
