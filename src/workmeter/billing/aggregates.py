@@ -53,6 +53,7 @@ class SegmentUsage:
     meters: dict[str, Decimal | None] = field(default_factory=dict)
     sources: dict[str, Decimal] = field(default_factory=dict)
     catalog_versions: set[str] = field(default_factory=set)
+    bucket_costs: bool = True  # False: ``ModelUsage.costs`` were not collected (only ``cost``)
 
     def select(self, patterns: Sequence[str] | None) -> list[ModelUsage]:
         return [m for m in self.models if m.matches(patterns)]

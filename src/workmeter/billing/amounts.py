@@ -22,29 +22,28 @@ _SCALE = Decimal(1).scaleb(-STORAGE_SCALE)
 
 def exact(value: Decimal) -> Decimal:
     """Carry a computed amount to the storage scale (18 places, half-even), normalized."""
-    with localcontext(EXACT):
-        q = value.quantize(_SCALE, rounding=ROUNDING)
-        return q.normalize() if q != 0 else ZERO
+    q = value.quantize(_SCALE, rounding=ROUNDING, context=EXACT)
+    return q.normalize(EXACT) if q else ZERO
 
 
 def mul(*factors: Decimal) -> Decimal:
     """An exact product (60 significant digits, far beyond any amount)."""
     out = ONE
-    with localcontext(EXACT):
-        for f in factors:
-            out = out * f
+    for f in factors:
+        out = EXACT.multiply(out, f)
     return out
 
 
 def div(a: Decimal, b: Decimal) -> Decimal:
     """``a / b`` carried to the storage scale."""
-    with localcontext(EXACT):
-        return exact(a / b)
+    return exact(EXACT.divide(a, b))
 
 
 def add(*terms: Decimal) -> Decimal:
-    with localcontext(EXACT):
-        return sum(terms, ZERO)
+    out = ZERO
+    for t in terms:
+        out = EXACT.add(out, t)
+    return out
 
 
 def money_str(amount: Decimal, currency: str) -> str:

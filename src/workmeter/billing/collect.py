@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -71,50 +72,53 @@ def _segments_table(rows: Sequence[SegmentRow]) -> pa.Table:
 _JOIN = f"JOIN {SEGMENTS} s ON e.subject = s.wm_customer AND e.time >= s.wm_from AND e.time < s.wm_to"
 
 
-def _models_sql(rated: str | None) -> str:
+def _models_sql(rated: str | None, detail: bool) -> str:
+    """Per segment, provider, model and unpriced reason (NULL = priced): counts, cost, versions.
+
+    ``detail`` adds the cost per bucket (seven more DECIMAL sums: kept for
+    single-customer invoices and statements, skipped by the all-customer run).
+    """
     buckets = ", ".join(f'sum(e."{b}")' for b in PRICED_BUCKETS)
     if rated is None:  # no rating available: every call is unpriced, with that reason
-        costs = ", ".join("NULL" for _ in PRICED_BUCKETS)
-        return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, NULL, false, "
-                f"'no rating view configured', count(*), {buckets}, sum(e.reasoning), {costs}, NULL, NULL "
-                f"FROM live_events e {_JOIN} WHERE e.type = 'llm.usage' GROUP BY ALL")
-    costs = ", ".join(f'sum(e."cost_{b}")' for b in PRICED_BUCKETS)
+        costs = "".join(", NULL" for _ in PRICED_BUCKETS) if detail else ""
+        return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, NULL, "
+                f"'no rating view configured', count(*), {buckets}, sum(e.reasoning), NULL, NULL, NULL{costs} "
+                f"FROM live_events e {_JOIN} WHERE e.type = 'llm.usage' GROUP BY 1, 2, 3, 4, 5")
+    costs = "".join(f', sum(e."cost_{b}")' for b in PRICED_BUCKETS) if detail else ""
     return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, any_value(e.catalog_model), "
-            f"e.priced, e.unpriced_reason, count(*), {buckets}, sum(e.reasoning), {costs}, sum(e.cost), "
-            f"string_agg(DISTINCT e.catalog_version, chr(31)) "
-            f"FROM {rated} e {_JOIN} GROUP BY s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, "
-            f"e.priced, e.unpriced_reason")
+            f"e.unpriced_reason, count(*), {buckets}, sum(e.reasoning), sum(e.cost), "
+            f"min(e.catalog_version), max(e.catalog_version){costs} "
+            f"FROM {rated} e {_JOIN} GROUP BY 1, 2, 3, 4, 5, 7")
 
 
-def _model_row(row: tuple[object, ...]) -> tuple[SegKey, ModelUsage, set[str]]:
-    nb = len(PRICED_BUCKETS)
-    priced = bool(row[6])
-    counts = row[9:9 + nb]
-    costs = row[10 + nb:10 + 2 * nb]
-    m = ModelUsage(str(row[3] or ""), str(row[4] or ""), row[5] if isinstance(row[5], str) else None)
-    m.events = int(row[8])  # type: ignore[call-overload]
-    m.buckets = {b: int(c or 0) for b, c in zip(PRICED_BUCKETS, counts, strict=True)}  # type: ignore[call-overload]
-    m.reasoning = int(row[9 + nb] or 0)  # type: ignore[call-overload]
-    if priced:
-        m.costs = {b: c if isinstance(c, Decimal) else ZERO for b, c in zip(PRICED_BUCKETS, costs, strict=True)}
-        total = row[10 + 2 * nb]
-        m.cost = total if isinstance(total, Decimal) else ZERO
+_NB = len(PRICED_BUCKETS)
+
+
+def _model_row(row: tuple[Any, ...]) -> ModelUsage:
+    reason, events = row[6], int(row[7])
+    counts = dict(zip(PRICED_BUCKETS, (int(c or 0) for c in row[8:8 + _NB]), strict=True))
+    m = ModelUsage(row[3] or "", row[4] or "", row[5], events, counts, int(row[8 + _NB] or 0))
+    if reason is None:
+        m.cost = row[9 + _NB] if row[9 + _NB] is not None else ZERO
+        if len(row) > 12 + _NB:
+            m.costs = {b: c if c is not None else ZERO for b, c in zip(PRICED_BUCKETS, row[12 + _NB:], strict=True)}
     else:
-        m.unpriced_events = m.events
-        m.unpriced_reasons = {str(row[7] or "unpriced"): m.events}
-    versions = set(str(row[11 + 2 * nb]).split(chr(31))) if row[11 + 2 * nb] else set()
-    return (str(row[0]), str(row[1]), int(row[2])), m, versions  # type: ignore[call-overload]
+        m.unpriced_events = events
+        m.unpriced_reasons = {reason: events}
+    return m
 
 
 def collect(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], sources: Sequence[str],
-            rated: str | None, meter_relation: Callable[[MeterDef], str]) -> dict[SegKey, SegmentUsage]:
+            rated: str | None, meter_relation: Callable[[MeterDef], str], detail: bool = True
+            ) -> dict[SegKey, SegmentUsage]:
     """Usage of every segment: models always, each segment's own meters, the sources asked for."""
-    out: dict[SegKey, SegmentUsage] = {(r.customer, r.period, r.seg): SegmentUsage() for r in segments}
+    out: dict[SegKey, SegmentUsage] = {(r.customer, r.period, r.seg): SegmentUsage(bucket_costs=detail)
+                                       for r in segments}
     if not segments:
         return out
     con.register(SEGMENTS, _segments_table(segments))
     try:
-        _collect_models(con, rated, out)
+        _collect_models(con, rated, detail, out)
         _collect_meters(con, segments, meter_relation, out)
         _collect_sources(con, sources, out)
     finally:
@@ -122,14 +126,18 @@ def collect(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], sour
     return out
 
 
-def _collect_models(con: duckdb.DuckDBPyConnection, rated: str | None, out: dict[SegKey, SegmentUsage]) -> None:
+def _collect_models(con: duckdb.DuckDBPyConnection, rated: str | None, detail: bool,
+                    out: dict[SegKey, SegmentUsage]) -> None:
     parts: dict[SegKey, list[ModelUsage]] = {}
-    for row in con.execute(_models_sql(rated)).fetchall():
-        key, model, versions = _model_row(row)
-        parts.setdefault(key, []).append(model)
-        out[key].catalog_versions |= versions
+    for row in con.execute(_models_sql(rated, detail)).fetchall():
+        key = (row[0], row[1], row[2])
+        parts.setdefault(key, []).append(_model_row(row))
+        versions = out[key].catalog_versions
+        for v in (row[10 + _NB], row[11 + _NB]):
+            if v is not None:
+                versions.add(v)
     for key, models in parts.items():
-        out[key].models = merge_models(models)
+        out[key].models = merge_models(models) if len(models) > 1 else models
 
 
 def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow],

@@ -44,9 +44,13 @@ class Draft:
     def amount(self, line: Line) -> Decimal:
         return round_money(line.amount_exact, self.currency)
 
+    def rounded(self) -> list[Decimal]:
+        """Each line's amount: its exact amount rounded once."""
+        return [round_money(ln.amount_exact, self.currency) for ln in self.lines]
+
     @property
     def subtotal(self) -> Decimal:
-        return add(*(self.amount(ln) for ln in self.lines))
+        return add(*self.rounded())
 
     @property
     def credits_applied(self) -> Decimal:
@@ -58,16 +62,19 @@ class Draft:
 
     def to_json(self, number: str | None = None, status: str = "draft") -> dict[str, Any]:
         cur = self.currency
+        amounts = self.rounded()
+        subtotal = add(*amounts)
+        credits = self.credits_applied
         return {
             "number": number,
             "customer": self.customer,
             "period": self.period.as_json(),
             "currency": cur,
             "status": status,
-            "lines": [line_json(ln, self.amount(ln), cur) for ln in self.lines],
-            "subtotal": money_str(self.subtotal, cur),
-            "credits_applied": money_str(self.credits_applied, cur),
-            "total": money_str(self.total, cur),
+            "lines": [line_json(ln, a, cur) for ln, a in zip(self.lines, amounts, strict=True)],
+            "subtotal": money_str(subtotal, cur),
+            "credits_applied": money_str(credits, cur),
+            "total": money_str(subtotal - credits, cur),
             "warnings": self.warnings,
         }
 

@@ -68,8 +68,11 @@ class Drafter:
         self.lookback = lookback
 
     def gather(self, periods: dict[str, Period], customers: Sequence[Customer], scope: Sequence[str] | None,
-               with_prior: bool = True) -> list[Gathered]:
-        """Inputs of every customer; ``scope`` None loads all customers' records in each query."""
+               with_prior: bool = True, detail: bool = True) -> list[Gathered]:
+        """Inputs of every customer; ``scope`` None loads all customers' records in each query.
+
+        ``detail`` collects cost per bucket (for statements); bulk runs skip it.
+        """
         if not customers:
             return []
         spans = self.subscriptions.spans(scope)
@@ -93,7 +96,7 @@ class Drafter:
                     slots.append((g, period.key, idx, seg, plan, span.plan_version))
             out.append(g)
         sources = sorted({s for slot in slots for c in slot[4].charges for s in c.sources()})
-        usage = collect(self.db.read(), rows, sources, self.rated_view(), self.meters.source_for)
+        usage = collect(self.db.read(), rows, sources, self.rated_view(), self.meters.source_for, detail)
         for g, key, idx, seg, plan, version in slots:
             _parts(g, key).append(PlanSegment(seg, plan, version, usage[(g.customer.id, key, idx)]))
         return out

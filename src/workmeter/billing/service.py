@@ -217,7 +217,7 @@ class BillingService:
         customers = self.customers.all()
         periods = {c.id: month_period(period_key, c.timezone) for c in customers}
         out = []
-        for g in self.drafter.gather(periods, customers, None):
+        for g in self.drafter.gather(periods, customers, None, detail=False):
             if not g.parts and not g.prior:
                 continue
             draft = self.drafter.regular(g, self.clock())
@@ -233,7 +233,7 @@ class BillingService:
         customers = self.customers.all()
         periods = {c.id: period_at(now, c.timezone) for c in customers}
         issued = []
-        for g in self.drafter.gather(periods, customers, None, with_prior=False):
+        for g in self.drafter.gather(periods, customers, None, with_prior=False, detail=False):
             draft = self.drafter.interim(g, now)
             if draft is not None:
                 issued.append(self.invoices.finalize(draft, g.customer.issuer, now))

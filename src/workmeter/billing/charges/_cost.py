@@ -5,7 +5,8 @@ limited to a model group (``models = ["*sonnet*"]``, globs matched against
 the model as sent and its catalog name). Unpriced calls carry no cost: they
 are counted in the line's description and as a warning on the invoice,
 never billed as $0 silently. The line's details break the amount down per
-model and bucket, for the usage statement.
+model and bucket, for the usage statement (per model only when the usage was
+collected without per-bucket costs, as ``invoices run`` does for speed).
 """
 
 from __future__ import annotations
@@ -42,11 +43,21 @@ class CostCharge(Charge):
         for m in ctx.usage.select(self.models):
             if m.unpriced_events == m.events:  # counted in the description and the invoice warning
                 continue
+            if not ctx.usage.bucket_costs:  # bulk runs collect the cost per model only
+                details.append({"provider": m.provider, "model": m.model, "bucket": None,
+                                "quantity": m.events - m.unpriced_events, "cost": m.cost,
+                                "amount_exact": exact(mul(m.cost, factor))})
+                continue
             for bucket in PRICED_BUCKETS:
                 if m.buckets[bucket] or m.costs[bucket]:
                     details.append({"provider": m.provider, "model": m.model, "bucket": bucket,
                                     "quantity": m.buckets[bucket], "cost": m.costs[bucket],
                                     "amount_exact": exact(mul(m.costs[bucket], factor))})
+            other = m.cost - add(*m.costs.values())  # per-request fees have no token bucket
+            if other:
+                details.append({"provider": m.provider, "model": m.model, "bucket": "request",
+                                "quantity": m.events - m.unpriced_events, "cost": other,
+                                "amount_exact": exact(mul(other, factor))})
         cost = add(*(d["cost"] for d in details))
         group = f" on {', '.join(self.models)}" if self.models else ""
         unpriced, _ = ctx.usage.unpriced(self.models)
