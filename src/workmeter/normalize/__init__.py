@@ -27,7 +27,13 @@ from workmeter.normalize.buckets import (
     Buckets,
 )
 from workmeter.normalize.registry import FORMATS, normalize, resolve_format
-from workmeter.normalize.sql import bucket_columns_sql, format_sql, normalized_sql, problem_sql
+from workmeter.normalize.sql import (
+    bucket_columns_sql,
+    format_sql,
+    normalized_sql,
+    problem_sql,
+    usage_row_sql,
+)
 
 __all__ = [
     "ALL_COUNTS",
@@ -43,4 +49,5 @@ __all__ = [
     "normalized_sql",
     "problem_sql",
     "resolve_format",
+    "usage_row_sql",
 ]

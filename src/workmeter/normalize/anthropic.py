@@ -39,7 +39,7 @@ from typing import Any
 
 from workmeter.normalize.buckets import Buckets
 from workmeter.normalize.fields import Counts, describe, ensure, exceeds, read_counts
-from workmeter.normalize.sqlcounts import SqlCounts, bind_buckets, bind_problems
+from workmeter.normalize.sqlcounts import Reader, bind_buckets, bind_problems
 
 FORMAT = "anthropic"
 
@@ -78,15 +78,15 @@ def normalize(usage: Mapping[str, Any]) -> Buckets:
     )
 
 
-def _write_total_sql(x: SqlCounts) -> str:
+def _write_total_sql(x: Reader) -> str:
     # branch-free "total if given else 5m + 1h"
     given = f"{x.given(CACHE_WRITE)}::BIGINT"
     split = f"({x.count(WRITE_5M)} + {x.count(WRITE_1H)})"
     return f"({given} * {x.count(CACHE_WRITE)} + (1 - {given}) * {split})"
 
 
-def buckets_from(x: SqlCounts) -> dict[str, str]:
-    """BIGINT expression per count name, over fields already extracted by ``x``."""
+def buckets_from(x: Reader) -> dict[str, str]:
+    """BIGINT expression per count name, over the counts ``x`` reads."""
     return {
         "input": x.count(INPUT),
         "cache_read": x.count(CACHE_READ),
@@ -98,7 +98,7 @@ def buckets_from(x: SqlCounts) -> dict[str, str]:
     }
 
 
-def checks_from(x: SqlCounts) -> list[tuple[str, str]]:
+def checks_from(x: Reader) -> list[tuple[str, str]]:
     """(condition, reason) pairs checked after the fields, in the order :func:`normalize` checks them."""
     return [
         (f"{x.count(WRITE_5M)} + {x.count(WRITE_1H)} > {_write_total_sql(x)}", SPLIT_EXCEEDS_TOTAL),

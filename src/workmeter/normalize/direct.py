@@ -25,7 +25,7 @@ from typing import Any
 from workmeter.core.errors import InvalidUsage
 from workmeter.normalize.buckets import ALL_COUNTS, Buckets
 from workmeter.normalize.fields import describe, ensure, exceeds, read_counts
-from workmeter.normalize.sqlcounts import USAGE, SqlCounts, bind_buckets, bind_problems, sql_str
+from workmeter.normalize.sqlcounts import Reader, bind_buckets, bind_problems, sql_str
 
 FORMAT = "buckets"
 
@@ -44,22 +44,25 @@ def normalize(usage: Mapping[str, Any]) -> Buckets:
     return Buckets(**{name: c[(name,)] for name in ALL_COUNTS})
 
 
-def buckets_from(x: SqlCounts) -> dict[str, str]:
-    """BIGINT expression per count name, over fields already extracted by ``x``."""
+def buckets_from(x: Reader) -> dict[str, str]:
+    """BIGINT expression per count name, over the counts ``x`` reads."""
     return {name: x.count((name,)) for name in ALL_COUNTS}
 
 
-def checks_from(x: SqlCounts) -> list[tuple[str, str]]:
-    """(condition, reason) pairs checked after the fields, in the order :func:`normalize` checks them.
+def extra_sql(u: str) -> str:
+    """BOOLEAN over the JSON usage ``u``: it has a key that is not a bucket name (bound as ``x``).
 
-    The unknown-key test lists the object's keys (a second parse of the usage
-    object); it runs only for rows that reach it.
+    Lists the object's keys: a second parse, so callers compute it only for rows of this format.
     """
     known = ", ".join(sql_str(name) for name in ALL_COUNTS)
-    keys = f"json_keys(coalesce({USAGE}, '{{}}'::JSON))"
-    unknown = f"len(list_filter({keys}, lambda k: NOT list_contains([{known}], k))) > 0"
+    keys = f"json_keys(coalesce({u}, '{{}}'::JSON))"
+    return f"len(list_filter({keys}, lambda k: NOT list_contains([{known}], k))) > 0"
+
+
+def checks_from(x: Reader) -> list[tuple[str, str]]:
+    """(condition, reason) pairs checked after the fields, in the order :func:`normalize` checks them."""
     return [
-        (unknown, UNKNOWN_KEY),
+        (x.extra, UNKNOWN_KEY),
         (f"{x.count(('reasoning',))} > {x.count(('output',))}", REASONING_EXCEEDS_OUTPUT),
     ]
 
@@ -71,4 +74,4 @@ def sql_buckets(u: str) -> dict[str, str]:
 
 def sql_problems(u: str) -> list[tuple[str, str]]:
     """(SQL condition, reason) pairs; the first true one rejects the usage object."""
-    return bind_problems(u, FIELDS, checks_from)
+    return bind_problems(u, FIELDS, checks_from, extra_sql(u))

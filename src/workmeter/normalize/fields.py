@@ -41,6 +41,7 @@ OBJECT = -2
 NOT_INTEGER = -3
 NEGATIVE = -4
 TOO_LARGE = -5
+NOT_OBJECT = -6  # an enclosing key that holds something other than an object
 
 USAGE_NOT_OBJECT = "usage is not an object"
 
@@ -50,20 +51,18 @@ def describe(path: Path) -> str:
     return "usage" + "".join(f'["{key}"]' if "." in key else f".{key}" for key in path)
 
 
-def not_object(path: Path) -> str:
-    return f"{describe(path)} is not an object"
-
-
 def exceeds(part: str, whole: str) -> str:
     """Reason for a sub-count larger than the count it is part of."""
     return f"{part} exceeds {whole}"
 
 
-COUNT_REASONS: tuple[tuple[tuple[int, ...], str], ...] = (
-    ((OBJECT, NOT_INTEGER), "is not an integer"),
-    ((NEGATIVE,), "is negative"),
-    ((TOO_LARGE,), f"is too large (over {MAX_COUNT})"),
-)
+#: What a bad code means, after the field's name.
+REASONS: dict[int, str] = {
+    NOT_INTEGER: "is not an integer",
+    NEGATIVE: "is negative",
+    TOO_LARGE: f"is too large (over {MAX_COUNT})",
+    NOT_OBJECT: "is not an object",
+}
 
 
 def plan(fields: Iterable[Path]) -> list[tuple[str, Path]]:
@@ -122,13 +121,12 @@ def read_counts(usage: Any, fields: Iterable[Path]) -> Counts:
     for kind, path in plan(fields):
         value = lookup(usage, path)
         if kind == "object":
-            if value is not None and not isinstance(value, Mapping):
-                raise InvalidUsage(not_object(path), where=describe(path))
-            continue
-        code = classify(value)
-        for bad, text in COUNT_REASONS:
-            if code in bad:
-                raise InvalidUsage(f"{describe(path)} {text}", where=describe(path))
+            code = MISSING if value is None or isinstance(value, Mapping) else NOT_OBJECT
+        else:
+            code = classify(value)
+            code = NOT_INTEGER if code == OBJECT else code
+        if code in REASONS:
+            raise InvalidUsage(f"{describe(path)} {REASONS[code]}", where=describe(path))
         codes[path] = code
     return Counts(codes)
 

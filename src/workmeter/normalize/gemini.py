@@ -38,7 +38,7 @@ from typing import Any
 
 from workmeter.normalize.buckets import Buckets
 from workmeter.normalize.fields import Counts, Path, describe, ensure, exceeds, read_counts
-from workmeter.normalize.sqlcounts import SqlCounts, bind_buckets, bind_problems
+from workmeter.normalize.sqlcounts import Reader, bind_buckets, bind_problems
 
 FORMAT = "gemini"
 
@@ -74,14 +74,14 @@ def normalize(usage: Mapping[str, Any]) -> Buckets:
     )
 
 
-def _pick_sql(x: SqlCounts, pair: tuple[Path, Path]) -> str:
+def _pick_sql(x: Reader, pair: tuple[Path, Path]) -> str:
     camel, snake = pair
     given = f"{x.given(camel)}::BIGINT"
     return f"({given} * {x.count(camel)} + (1 - {given}) * {x.count(snake)})"
 
 
-def buckets_from(x: SqlCounts) -> dict[str, str]:
-    """BIGINT expression per count name, over fields already extracted by ``x``."""
+def buckets_from(x: Reader) -> dict[str, str]:
+    """BIGINT expression per count name, over the counts ``x`` reads."""
     cached = _pick_sql(x, CACHED)
     return {
         "input": f"{_pick_sql(x, PROMPT)} - {cached} + {_pick_sql(x, TOOL_USE)}",
@@ -94,7 +94,7 @@ def buckets_from(x: SqlCounts) -> dict[str, str]:
     }
 
 
-def checks_from(x: SqlCounts) -> list[tuple[str, str]]:
+def checks_from(x: Reader) -> list[tuple[str, str]]:
     """(condition, reason) pairs checked after the fields, in the order :func:`normalize` checks them."""
     return [
         (f"{_pick_sql(x, CACHED)} > {_pick_sql(x, PROMPT)}", CACHED_EXCEEDS_PROMPT),

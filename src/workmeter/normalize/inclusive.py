@@ -24,7 +24,7 @@ from typing import Any
 
 from workmeter.normalize.buckets import Buckets
 from workmeter.normalize.fields import Path, describe, ensure, exceeds, read_counts
-from workmeter.normalize.sqlcounts import SqlCounts, bind_buckets, bind_problems
+from workmeter.normalize.sqlcounts import Reader, bind_buckets, bind_problems
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,10 @@ class InclusiveFormat:
             reasoning=c[self.reasoning],
         )
 
-    def _write_sql(self, x: SqlCounts) -> str:
+    def _write_sql(self, x: Reader) -> str:
         return "0" if self.cache_write is None else x.count(self.cache_write)
 
-    def buckets_from(self, x: SqlCounts) -> dict[str, str]:
+    def buckets_from(self, x: Reader) -> dict[str, str]:
         cached = f"{x.count(self.cache_read)} + {self._write_sql(x)}"
         return {
             "input": f"{x.count(self.input_total)} - ({cached})",
@@ -79,7 +79,7 @@ class InclusiveFormat:
             "web_search": "0",
         }
 
-    def checks_from(self, x: SqlCounts) -> list[tuple[str, str]]:
+    def checks_from(self, x: Reader) -> list[tuple[str, str]]:
         cached = f"{x.count(self.cache_read)} + {self._write_sql(x)}"
         return [
             (f"{cached} > {x.count(self.input_total)}", self.cache_too_large),

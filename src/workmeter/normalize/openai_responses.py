@@ -29,7 +29,7 @@ from typing import Any
 
 from workmeter.normalize.buckets import Buckets
 from workmeter.normalize.inclusive import InclusiveFormat
-from workmeter.normalize.sqlcounts import SqlCounts
+from workmeter.normalize.sqlcounts import Reader
 
 FORMAT = "openai-responses"
 
@@ -47,12 +47,12 @@ def normalize(usage: Mapping[str, Any]) -> Buckets:
     return RULES.normalize(usage)
 
 
-def buckets_from(x: SqlCounts) -> dict[str, str]:
-    """BIGINT expression per count name, over fields already extracted by ``x``."""
+def buckets_from(x: Reader) -> dict[str, str]:
+    """BIGINT expression per count name, over the counts ``x`` reads."""
     return RULES.buckets_from(x)
 
 
-def checks_from(x: SqlCounts) -> list[tuple[str, str]]:
+def checks_from(x: Reader) -> list[tuple[str, str]]:
     """(condition, reason) pairs checked after the fields, in the order :func:`normalize` checks them."""
     return RULES.checks_from(x)
 

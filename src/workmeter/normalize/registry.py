@@ -17,7 +17,7 @@ from workmeter.core.errors import InvalidUsage
 from workmeter.normalize import anthropic, direct, gemini, openai_chat, openai_responses, otel
 from workmeter.normalize.buckets import DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS, Buckets
 from workmeter.normalize.fields import Path
-from workmeter.normalize.sqlcounts import SqlCounts
+from workmeter.normalize.sqlcounts import Reader
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,16 @@ class UsageFormat:
     name: str
     fields: tuple[Path, ...]
     normalize: Callable[[Mapping[str, Any]], Buckets]
-    buckets_from: Callable[[SqlCounts], dict[str, str]]
-    checks_from: Callable[[SqlCounts], list[tuple[str, str]]]
+    buckets_from: Callable[[Reader], dict[str, str]]
+    checks_from: Callable[[Reader], list[tuple[str, str]]]
+    #: BOOLEAN SQL over the usage object that checks_from reads as ``wm_usage.x`` (None: unused).
+    extra_sql: Callable[[str], str] | None = None
 
 
 FORMATS: dict[str, UsageFormat] = {
-    m.FORMAT: UsageFormat(m.FORMAT, tuple(m.FIELDS), m.normalize, m.buckets_from, m.checks_from)
+    m.FORMAT: UsageFormat(
+        m.FORMAT, tuple(m.FIELDS), m.normalize, m.buckets_from, m.checks_from, getattr(m, "extra_sql", None)
+    )
     for m in (anthropic, openai_chat, openai_responses, gemini, otel, direct)
 }
 assert tuple(FORMATS) == USAGE_FORMATS, "every usage format has exactly one module"

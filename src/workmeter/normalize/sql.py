@@ -3,32 +3,36 @@
 The ledger's ingest splices these expressions into one ``INSERT … SELECT``
 over a whole batch; row by row they give exactly what
 :func:`workmeter.normalize.normalize` gives in Python (a property test holds
-the two together):
+the two together). ``fmt`` is a VARCHAR expression (the usage format, see
+:func:`format_sql`), ``u`` a JSON expression (the usage object).
 
-- :func:`format_sql` — the row's usage format: the one given, else the one
-  its provider implies (NULL when neither).
-- :func:`problem_sql` — NULL when the row's usage normalizes, else the same
-  reason text the Python path raises (unknown format, usage not an object, a
-  bad count, an inconsistent sub-count).
-- :func:`bucket_columns_sql` — a BIGINT expression per count in ``ALL_COUNTS``;
-  meaningful only where :func:`problem_sql` is NULL (NULL for unknown formats).
-- :func:`normalized_sql` — all of the above in one STRUCT expression, the
-  cheapest to plan: select it once in a subquery and read its fields outside.
+- :func:`format_sql` — the format given, else the one the provider implies.
+- :func:`normalized_sql` — one STRUCT: a BIGINT per count in ``ALL_COUNTS``
+  and ``problem`` (NULL when the usage normalizes, else the same reason text
+  the Python path raises); the counts are meaningful only without a problem
+  (NULL for a missing or unknown format). One parse of the usage object.
+- :func:`problem_sql`, :func:`bucket_columns_sql` — the same pieces as
+  separate expressions, self-contained (each parses the usage object itself).
+- :func:`usage_row_sql` — the fastest path for a multi-step query: select
+  ``usage_row_sql(fmt, u) AS wm_usage`` once (one parse, every value
+  classified), then ``problem_sql(fmt, u, row="wm_usage")`` and
+  ``bucket_columns_sql(fmt, u, row="wm_usage")`` in the next step: plain list
+  indexing, no further parsing and no lambda (DuckDB runs lambda bodies
+  several times slower than plain expressions; the self-contained forms need
+  one per row to bind their values).
 
-Speed: each row's usage object is parsed once, with the paths of its own
-format only (one ``json_extract`` with a path list), the classified values are
-bound once per row and every rule runs on the bound integers. The separate
-column expressions repeat identical row text, which DuckDB's
-common-subexpression elimination evaluates once.
+Every dispatch on the format is a CASE on ``fmt`` outside any lambda, so each
+row pays only for its own format.
 """
 
 from __future__ import annotations
 
-from workmeter.normalize.buckets import ALL_COUNTS, DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS
-from workmeter.normalize.registry import FORMATS, NO_FORMAT, unknown_format
-from workmeter.normalize.sqlcounts import FMT, SqlCounts, first_true, let, row_sql, sql_str
+from collections.abc import Callable
 
-_LAYOUTS = {name: SqlCounts(f.fields) for name, f in FORMATS.items()}
+from workmeter.normalize.buckets import ALL_COUNTS, DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS
+from workmeter.normalize.registry import FORMATS, NO_FORMAT, UsageFormat, unknown_format
+from workmeter.normalize.sqlcounts import CLASSIFY, SqlCounts, SqlValues, first_true, let, row_sql, sql_str
+
 _KNOWN = ", ".join(sql_str(name) for name in USAGE_FORMATS)
 
 
@@ -38,44 +42,76 @@ def format_sql(provider: str, usage_format: str) -> str:
     return f"coalesce({usage_format}, CASE {provider} {whens} END)"
 
 
-def _row(fmt: str, u: str) -> str:
-    whens = " ".join(f"WHEN {sql_str(name)} THEN {x.extract(u)}" for name, x in _LAYOUTS.items())
-    return row_sql(u, f"CASE {fmt} {whens} END", fmt)
+def _by_format(fmt: str, arm: Callable[[UsageFormat], str], otherwise: str = "NULL") -> str:
+    """CASE on ``fmt`` with one arm per usage format."""
+    whens = " ".join(f"WHEN {sql_str(name)} THEN {arm(f)}" for name, f in FORMATS.items())
+    return f"CASE {fmt} {whens} ELSE {otherwise} END"
 
 
-def _by_format(arms: dict[str, str]) -> str:
-    return f"CASE {FMT} " + " ".join(f"WHEN {sql_str(n)} THEN {e}" for n, e in arms.items()) + " END"
+def _extra(f: UsageFormat, u: str) -> str:
+    return f.extra_sql(u) if f.extra_sql is not None else "false"
 
 
-def _bucket(count: str) -> str:
-    return _by_format({name: FORMATS[name].buckets_from(x)[count] for name, x in _LAYOUTS.items()})
-
-
-def _problem() -> str:
-    def arm(name: str, x: SqlCounts) -> str:
-        checks = [(cond, sql_str(reason)) for cond, reason in FORMATS[name].checks_from(x)]
-        return f"coalesce({x.field_problem()}, {first_true(checks)})"
-
+def _format_problem(fmt: str) -> list[tuple[str, str]]:
+    """(condition, reason SQL) for a missing or unknown format."""
     before, after = unknown_format("\0").split("\0")
-    return first_true(
-        [(f"{FMT} IS NULL", sql_str(NO_FORMAT)),
-         (f"{FMT} NOT IN ({_KNOWN})", f"{sql_str(before)} || {FMT} || {sql_str(after)}")],
-        otherwise=_by_format({name: arm(name, x) for name, x in _LAYOUTS.items()}),
-    )
+    return [
+        (f"{fmt} IS NULL", sql_str(NO_FORMAT)),
+        (f"{fmt} NOT IN ({_KNOWN})", f"{sql_str(before)} || {fmt} || {sql_str(after)}"),
+    ]
 
 
-def bucket_columns_sql(fmt: str, u: str) -> dict[str, str]:
-    """BIGINT expression per name in ALL_COUNTS for format expression ``fmt`` and JSON usage ``u``."""
-    row = _row(fmt, u)
-    return {count: let(row, _bucket(count)) for count in ALL_COUNTS}
+def usage_row_sql(fmt: str, u: str) -> str:
+    """STRUCT expression: the usage row of ``u`` read as format ``fmt`` (one parse)."""
+    raw = _by_format(fmt, lambda f: SqlCounts(f.fields).raw(u))
+    return row_sql(u, f"list_transform({raw}, {CLASSIFY})", _by_format(fmt, lambda f: _extra(f, u), "false"))
 
 
-def problem_sql(fmt: str, u: str) -> str:
-    """VARCHAR expression: NULL when usage ``u`` normalizes as format ``fmt``, else the reason."""
-    return let(_row(fmt, u), _problem())
+def problem_sql(fmt: str, u: str, row: str | None = None) -> str:
+    """VARCHAR expression: NULL when usage ``u`` normalizes as format ``fmt``, else the reason.
+
+    ``row``: an expression holding ``usage_row_sql(fmt, u)``, when the caller selected one.
+    """
+
+    def arm(f: UsageFormat) -> str:
+        if row is not None:
+            x = SqlCounts(f.fields, row)
+            return x.problem(f.checks_from(x))
+        x = SqlCounts(f.fields)
+        return let(x.row_of(u, _extra(f, u)), x.problem(f.checks_from(x)))
+
+    return first_true(_format_problem(fmt), otherwise=_by_format(fmt, arm))
+
+
+def bucket_columns_sql(fmt: str, u: str, row: str | None = None) -> dict[str, str]:
+    """BIGINT expression per name in ALL_COUNTS for format ``fmt`` and JSON usage ``u``.
+
+    ``row``: an expression holding ``usage_row_sql(fmt, u)``, when the caller selected one.
+    """
+    per_format: dict[str, dict[str, str]] = {}
+    for name, f in FORMATS.items():
+        if row is not None:
+            per_format[name] = f.buckets_from(SqlCounts(f.fields, row))
+            continue
+        values = SqlValues(f.fields)
+        built = f.buckets_from(values)
+        per_format[name] = {c: e if e.isdigit() else values.bind(u, e) for c, e in built.items()}
+    out: dict[str, str] = {}
+    for count in ALL_COUNTS:
+        whens = " ".join(f"WHEN {sql_str(name)} THEN {b[count]}" for name, b in per_format.items())
+        out[count] = f"CASE {fmt} {whens} END"
+    return out
 
 
 def normalized_sql(fmt: str, u: str) -> str:
-    """STRUCT expression with a BIGINT field per name in ALL_COUNTS and ``problem`` VARCHAR."""
-    fields = ", ".join(f"'{count}': {_bucket(count)}" for count in ALL_COUNTS)
-    return let(_row(fmt, u), f"{{{fields}, 'problem': {_problem()}}}")
+    """STRUCT expression: a BIGINT field per name in ALL_COUNTS and ``problem`` (VARCHAR), one parse."""
+
+    def arm(f: UsageFormat) -> str:
+        x = SqlCounts(f.fields)
+        buckets = f.buckets_from(x)
+        fields = ", ".join(f"'{c}': {buckets[c]}" for c in ALL_COUNTS)
+        return let(x.row_of(u, _extra(f, u)), f"{{{fields}, 'problem': {x.problem(f.checks_from(x))}}}")
+
+    nulls = ", ".join(f"'{c}': NULL::BIGINT" for c in ALL_COUNTS)
+    unusable = [(cond, f"{{{nulls}, 'problem': {reason}}}") for cond, reason in _format_problem(fmt)]
+    return first_true(unusable, otherwise=_by_format(fmt, arm))
