@@ -35,7 +35,8 @@ Path = tuple[str, ...]
 #: The largest count accepted: 2^53 − 1, exact in every JSON implementation.
 MAX_COUNT = 2**53 - 1
 
-# Classification codes, shared with the SQL reader. A code >= 0 is a valid count.
+# Classification codes (the SQL reader's too, but for a too-large count, which it codes above
+# MAX_COUNT). A code >= 0 is a valid count.
 MISSING = -1  # key absent or JSON null
 OBJECT = -2
 NOT_INTEGER = -3

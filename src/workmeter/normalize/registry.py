@@ -27,7 +27,7 @@ class UsageFormat:
     normalize: Callable[[Mapping[str, Any]], Buckets]
     buckets_from: Callable[[Reader], dict[str, str]]
     checks_from: Callable[[Reader], list[tuple[str, str]]]
-    #: BOOLEAN SQL over the usage object that checks_from reads as ``wm_usage.x`` (None: unused).
+    #: BOOLEAN SQL over the usage object, read by checks_from as ``x.extra`` (None: unused).
     extra_sql: Callable[[str], str] | None = None
 
 
@@ -37,7 +37,8 @@ FORMATS: dict[str, UsageFormat] = {
     )
     for m in (anthropic, openai_chat, openai_responses, gemini, otel, direct)
 }
-assert tuple(FORMATS) == USAGE_FORMATS, "every usage format has exactly one module"
+if tuple(FORMATS) != USAGE_FORMATS:  # pragma: no cover - a programming error
+    raise RuntimeError("every usage format needs exactly one module, in USAGE_FORMATS order")
 
 NO_FORMAT = "usage_format is missing and the provider implies none (" + ", ".join(
     f"{p} → {f}" for p, f in DEFAULT_FORMAT_BY_PROVIDER.items()

@@ -14,10 +14,11 @@ one of two readers:
   Classification reads the JSON text of each value: an integer is a run of
   digits, as the JSON grammar writes it (a text that survives a round trip
   through UBIGINT); ``3.0``, ``1e3``, ``"3"``, ``true``, arrays and objects
-  are not. A valid row passes one test of list minima and maxima. The row is either a column the caller selected once
-  (cheapest: plain list indexing afterwards) or bound inside one expression
-  with :func:`let` (a one-element ``list_transform``: self-contained, but
-  DuckDB runs lambda bodies several times slower than plain expressions).
+  are not. A valid row passes one test of list minima and maxima. The row
+  is either a column the caller selected once (cheapest: plain list
+  indexing afterwards) or bound inside one expression with :func:`let` (a
+  one-element ``list_transform``: self-contained, but DuckDB runs lambda
+  bodies several times slower than plain expressions).
 - :class:`SqlValues` only reads: one ``json_extract_string`` with the
   format's paths, cast to ``BIGINT[]``. It is right exactly for usage objects
   that :class:`SqlCounts` accepts (valid counts are integers, missing and
