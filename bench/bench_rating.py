@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import psutil
 
 from workmeter.app import Workmeter
 
@@ -65,6 +64,12 @@ FROM rated_events GROUP BY ALL
 """
 
 
+def aggregate_sql() -> str:
+    from workmeter.rating.aggregate import cost_by_sql
+
+    return cost_by_sql(["subject", "date_trunc('month', time)"])
+
+
 def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(repeat):
@@ -81,6 +86,11 @@ def generate(wm: Workmeter, n: int, customers: int) -> None:
     span_us = int(timedelta(days=180).total_seconds() * 1_000_000)
     con.execute(GENERATE.format(n=n, customers=customers, span_us=span_us, nkeys=len(KEYS)))
     con.execute("CHECKPOINT")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def calc_price_rate(sample: int) -> float:
@@ -117,14 +127,17 @@ def main() -> None:
     n = cur.execute("SELECT count(*) FROM live_events").fetchone()[0]  # type: ignore[index]
     plain = timed(lambda: cur.execute(PLAIN).fetchall())
     rated = timed(lambda: cur.execute(RATED).fetchall())
+    summed = timed(lambda: cur.execute(aggregate_sql()).fetchall())
+    same = sorted(cur.execute(RATED).fetchall()) == sorted((r[0], r[1], r[3], r[4]) for r in cur.execute(
+        aggregate_sql()).fetchall())
     per_event = calc_price_rate(args.sample)
     extrapolated = n / per_event
-    rss = psutil.Process().memory_info().rss / 2**20
-    peak = getattr(psutil.Process().memory_full_info(), "uss", 0) / 2**20
-    print(f"| rows | plain SUM | rated | ratio | calc_price/event extrapolated | speed-up | RSS MiB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {n:,} | {plain:.3f}s | {rated:.3f}s | {rated / plain:.2f}x | {extrapolated:,.0f}s "
-          f"({per_event:,.0f}/s) | {extrapolated / rated:,.0f}x | {max(rss, peak):,.0f} |")
+    print("| rows | plain SUM | rated (view) | ratio | rated (sum, then scale) | ratio | equal | "
+          "calc_price/event extrapolated | speed-up | peak RSS MiB |")
+    print("|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|")
+    print(f"| {n:,} | {plain:.3f}s | {rated:.3f}s | {rated / plain:.2f}x | {summed:.3f}s | {summed / plain:.2f}x "
+          f"| {'yes' if same else 'NO'} | {extrapolated:,.0f}s ({per_event:,.0f}/s) | {extrapolated / min(rated, summed):,.0f}x "
+          f"| {peak_rss_mib():,.0f} |")
     wm.close()
 
 

@@ -72,3 +72,23 @@ def test_filters_on_subject_and_time(wm: Workmeter, ledger: dict[str, dict[str, 
 def test_unpriced_report_groups_by_reason(wm: Workmeter, ledger: dict[str, dict[str, Any]]) -> None:
     reasons = {r["reason"]: r["events"] for r in wm.rater.unpriced()}
     assert reasons == {"unknown model": 1, "service tier flex not in catalog": 1}
+
+
+def test_huge_events_stay_exact(wm: Workmeter) -> None:
+    # claude-3-7-sonnet output $15 per million; 2^53 - 1 tokens (the largest count the ledger accepts)
+    insert(wm, [(1, "cus_1", "2025-03-01T12:00:00Z", "anthropic", "claude-3-7-sonnet-20250219", None,
+                 0, 0, 0, 0, 2**53 - 1, 0, 0)])
+    assert rated(wm)["1"]["cost"] == Decimal(2**53 - 1) * 15 / 1_000_000
+
+
+def test_summed_then_scaled_costs_equal_the_view(wm: Workmeter, ledger: dict[str, dict[str, Any]]) -> None:
+    from workmeter.rating.aggregate import cost_by
+
+    insert(wm, [(10 + i, f"cus_{i % 3}", f"2025-0{1 + i % 9}-0{1 + i % 8}T1{i % 10}:00:00Z", "openai", "o3",
+                 None, 1234 * i, 17 * i, 0, 0, 999 * i, 0, i % 2) for i in range(30)])
+    wm.rater.refresh()
+    got = cost_by(wm.db, ["subject", "date_trunc('month', time)"])
+    view = wm.db.read().execute(
+        "SELECT subject, date_trunc('month', time), count(*), sum(cost), count(*) FILTER (WHERE NOT priced) "
+        "FROM rated_events GROUP BY ALL ORDER BY ALL").fetchall()
+    assert [tuple(r.values()) for r in got] == view

@@ -60,47 +60,33 @@ def _reason_sql() -> str:
             "WHEN c.complete THEN NULL " + " ".join(checks) + " END")
 
 
-_PICO = "0.000000000001000000::DECIMAL(19, 18)"
+_PICO = "0.000000000001000000::DECIMAL(20, 18)"  # DECIMAL(18, 0) × this is DECIMAL(38, 18), no cast
 _ALL_QTY = " + ".join(_QTY[b] for b in RATED_BUCKETS)
 
 
 def _fast(bucket: str) -> str:
     """Integer pico-dollars per unit: an exact BIGINT product, scaled once."""
-    return f"({_QTY[bucket]} * c.pp_{bucket})"
+    return "r.pp_request" if bucket == "request" else f'r."{bucket}" * r.pp_{bucket}'
 
 
 def _slow(bucket: str) -> str:
     """Any other price: DECIMAL product, brought to 18 decimals half-up (exact up to 18)."""
-    return f"({_QTY[bucket]} * coalesce(c.p_{bucket}, 0))::DECIMAL(38, 18)"
+    qty = "1" if bucket == "request" else f'r."{bucket}"'
+    return f"({qty} * coalesce(r.p_{bucket}, 0))::DECIMAL(38, 18)"
 
 
 def _when_priced(fast: str, slow: str) -> str:
-    return (f"CASE WHEN r.unpriced_reason IS NULL THEN (CASE WHEN r.fast THEN ({fast})::DECIMAL(18, 0) * {_PICO}"
-            f" ELSE {slow} END)::DECIMAL(38, 18) END")
+    """Only the branch an event takes is evaluated (a guarded BIGINT product cannot overflow)."""
+    return (f"CASE WHEN r.unpriced_reason IS NOT NULL THEN NULL WHEN r.fast THEN ({fast})::DECIMAL(18, 0) * {_PICO}"
+            f" ELSE {slow} END")
 
 
-def rated_select(cards: str) -> str:
-    """The rating query over ``live_events`` joined to a card table or subquery ``cards``.
-
-    Prices that are whole pico-dollars per unit (list prices with up to 6
-    decimals per million — nearly all) are applied as one BIGINT dot product
-    per event, guarded against overflow by ``qty_limit``; other prices use
-    DECIMAL(38, 24) products. Both are exact at 18 decimals.
-    """
-    costs = ",\n       ".join(
-        _when_priced(f"r.f_{b}", f"r.s_{b}") + f" AS cost_{b}" for b in RATED_BUCKETS)
-    total = _when_priced(" + ".join(f"r.f_{b}" for b in RATED_BUCKETS),
-                         " + ".join(f"r.s_{b}" for b in RATED_BUCKETS))
-    parts = ",\n         ".join(f"{_fast(b)} AS f_{b}, {_slow(b)} AS s_{b}" for b in RATED_BUCKETS)
-    hidden = ", ".join(f"f_{b}, s_{b}" for b in RATED_BUCKETS)
+def rated_base(cards: str) -> str:
+    """Usage events joined to their card row: quantities (never NULL), prices, ``fast``, ``unpriced_reason``."""
+    prices = ", ".join(f"c.pp_{b}, c.p_{b}" for b in RATED_BUCKETS)
     return f"""
-SELECT r.* EXCLUDE ({hidden}, fast),
-       {costs},
-       {total} AS cost,
-       r.unpriced_reason IS NULL AS priced
-FROM (
-  SELECT e.*,
-         {parts},
+  SELECT e.* REPLACE ({", ".join(f'{_QTY[b]} AS "{b}"' for b in RATED_BUCKETS if b != "request")}),
+         {prices},
          coalesce(c.pico AND {_ALL_QTY} <= c.qty_limit, FALSE) AS fast,
          {_reason_sql()} AS unpriced_reason,
          c.catalog_version, c.catalog_provider, c.catalog_model, c.run_id AS rating_run
@@ -111,8 +97,30 @@ FROM (
    AND e.time >= c.valid_from AND e.time < c.valid_to
    AND {_TOD} >= c.tod_lo AND {_TOD} < c.tod_hi
    AND {_TOTAL_INPUT} >= c.in_lo AND {_TOTAL_INPUT} < c.in_hi
-  WHERE e.type = 'llm.usage'
+  WHERE e.type = 'llm.usage'"""
+
+
+def rated_select(cards: str) -> str:
+    """The rating query over ``live_events`` joined to a card table or subquery ``cards``.
+
+    Prices that are whole pico-dollars per unit (list prices with up to 6
+    decimals per million — nearly all) are applied as one BIGINT dot product
+    per event, guarded against overflow by ``qty_limit``; other prices use
+    DECIMAL(38, 24) products. Both are exact at 18 decimals.
+    """
+    costs = ",\n       ".join(_when_priced(_fast(b), _slow(b)) + f" AS cost_{b}" for b in RATED_BUCKETS)
+    hidden = ", ".join(f"pp_{b}, p_{b}" for b in RATED_BUCKETS)
+    return f"""
+SELECT r.* EXCLUDE ({hidden}, fast),
+       {costs},
+       {_when_priced(FAST_DOT, SLOW_SUM)} AS cost,
+       r.unpriced_reason IS NULL AS priced
+FROM ({rated_base(cards)}
 ) r"""
+
+
+FAST_DOT = " + ".join(_fast(b) for b in RATED_BUCKETS)
+SLOW_SUM = " + ".join(_slow(b) for b in RATED_BUCKETS)
 
 
 VIEWS: tuple[str, ...] = (
