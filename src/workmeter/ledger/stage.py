@@ -14,8 +14,7 @@ Two shapes feed it:
 
 from __future__ import annotations
 
-from workmeter.normalize.buckets import ALL_COUNTS
-from workmeter.normalize.sql import format_sql, normalized_sql
+from workmeter.normalize.sql import bucket_columns_sql, format_sql, problem_sql, usage_row_sql
 from workmeter.store.schema import PROMOTED_ATTRIBUTES
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
@@ -69,7 +68,8 @@ def staged_sql(envelope_sql: str) -> str:
     """
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
     bucket_cols = ",\n       ".join(
-        f"CASE WHEN type = 'llm.usage' THEN nz.\"{name}\" END AS \"{name}\"" for name in ALL_COUNTS
+        f"CASE WHEN type = 'llm.usage' THEN {expr} END AS \"{name}\""
+        for name, expr in bucket_columns_sql("fmt", "usage", row="wm_usage").items()
     )
     promoted = ",\n       ".join(
         f"CASE WHEN json_type(attributes, '$.\"{k}\"') = 'VARCHAR' THEN attributes->>'$.\"{k}\"' END AS \"{k}\""
@@ -98,7 +98,7 @@ u AS (
   FROM d
 ),
 n AS (
-  SELECT *, CASE WHEN type = 'llm.usage' THEN {normalized_sql("fmt", "usage")} END AS nz
+  SELECT *, CASE WHEN type = 'llm.usage' THEN {usage_row_sql("fmt", "usage")} END AS wm_usage
   FROM u
 ),
 v AS (
@@ -123,7 +123,7 @@ v AS (
       WHEN task_t IS NOT NULL AND task_t <> 'VARCHAR' THEN 'data.task_id: must be a string'
       WHEN type = 'llm.usage' AND attributes IS NOT NULL AND NOT {_attrs_ok("attributes")}
         THEN 'data.attributes: must be an object of string values'
-      WHEN type = 'llm.usage' THEN nz.problem
+      WHEN type = 'llm.usage' THEN {problem_sql("fmt", "usage", row="wm_usage")}
     END AS reason
   FROM n
 )
