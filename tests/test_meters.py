@@ -123,3 +123,24 @@ def test_meter_mistakes_are_clear_errors(app: Workmeter) -> None:
         app.meters.define({"key": "llm_calls", "event_type": "llm.usage", "aggregation": "count"})
     listed = {m["key"]: m["origin"] for m in app.meters.all()}
     assert listed["input_tokens"] == "builtin"
+
+
+def test_meters_billing_derives_from_model_rows_equal_the_sql_meters(app: Workmeter) -> None:
+    from workmeter.billing.collect import SegmentRow, collect
+    from workmeter.billing.derived import derivable
+    from workmeter.meters.model import BUILTIN_METERS, parse_meter
+
+    custom = [parse_meter({"key": "sonnet", "event_type": "llm.usage", "aggregation": "count",
+                           "filter": {"model": "claude-sonnet-4-5"}}),
+              parse_meter({"key": "acme_in", "event_type": "llm.usage", "aggregation": "sum", "property": "input",
+                           "filter": {"provider": "acme-*", "model": ["unit-1", "mystery"]}})]
+    meters = (*BUILTIN_METERS.values(), *custom)
+    assert all(derivable(m) for m in meters)
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [SegmentRow(c, "2026-10", 0, start, end, meters) for c in ("acme", "bob")]
+    usage = collect(app.db.read(), rows, [], app._rated_view(), app.meters.source_for)
+    for m in meters:
+        by_sql = {r["customer"]: r["value"] for r in app.meters.query(m, ["customer"], start, end)}
+        for c in ("acme", "bob"):
+            expected = by_sql.get(c, D(0) if m.key != "llm_cost" else None)
+            assert usage[(c, "2026-10", 0)].meters[m.key] == expected, (m.key, c)

@@ -3,11 +3,13 @@
 The segments to bill (customer, period, segment index, ``[from, to)`` in UTC)
 enter DuckDB as one small Arrow table. Then:
 
-1. one GROUP BY over the rated events joined to the segments gives, per
-   segment and provider/model, bucket counts, cost per bucket, unpriced counts
-   per reason and the catalog versions used;
-2. one GROUP BY per event relation gives every meter the plans need, as
-   FILTERed aggregates (one scan for all meters);
+1. one two-level GROUP BY over the rated events (:mod:`workmeter.billing.usage_sql`)
+   gives, per segment and provider/model, bucket counts, cost (per bucket on
+   request), unpriced counts per reason and the catalog versions used;
+2. meters that are sums or counts over those per-model rows are derived from
+   them (:mod:`workmeter.billing.derived`); one GROUP BY per event relation
+   gives every other meter the plans need, as FILTERed aggregates (one scan
+   for all of them);
 3. each extension source registered with :func:`register_source` is called
    once with the segments table (e.g. outcomes of work units).
 
@@ -27,6 +29,8 @@ import pyarrow as pa
 
 from workmeter.billing.aggregates import ModelUsage, SegmentUsage, merge_models
 from workmeter.billing.amounts import ZERO
+from workmeter.billing.derived import derivable, derive
+from workmeter.billing.usage_sql import models_sql
 from workmeter.meters.model import MeterDef
 from workmeter.meters.service import meter_value
 from workmeter.meters.sql import aggregate_sql, condition_sql
@@ -72,25 +76,6 @@ def _segments_table(rows: Sequence[SegmentRow]) -> pa.Table:
 _JOIN = f"JOIN {SEGMENTS} s ON e.subject = s.wm_customer AND e.time >= s.wm_from AND e.time < s.wm_to"
 
 
-def _models_sql(rated: str | None, detail: bool) -> str:
-    """Per segment, provider, model and unpriced reason (NULL = priced): counts, cost, versions.
-
-    ``detail`` adds the cost per bucket (seven more DECIMAL sums: kept for
-    single-customer invoices and statements, skipped by the all-customer run).
-    """
-    buckets = ", ".join(f'sum(e."{b}")' for b in PRICED_BUCKETS)
-    if rated is None:  # no rating available: every call is unpriced, with that reason
-        costs = "".join(", NULL" for _ in PRICED_BUCKETS) if detail else ""
-        return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, NULL, "
-                f"'no rating view configured', count(*), {buckets}, sum(e.reasoning), NULL, NULL, NULL{costs} "
-                f"FROM live_events e {_JOIN} WHERE e.type = 'llm.usage' GROUP BY 1, 2, 3, 4, 5")
-    costs = "".join(f', sum(e."cost_{b}")' for b in PRICED_BUCKETS) if detail else ""
-    return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, e.provider, e.model, any_value(e.catalog_model), "
-            f"e.unpriced_reason, count(*), {buckets}, sum(e.reasoning), sum(e.cost), "
-            f"min(e.catalog_version), max(e.catalog_version){costs} "
-            f"FROM {rated} e {_JOIN} GROUP BY 1, 2, 3, 4, 5, 7")
-
-
 _NB = len(PRICED_BUCKETS)
 
 
@@ -118,7 +103,7 @@ def collect(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], sour
         return out
     con.register(SEGMENTS, _segments_table(segments))
     try:
-        _collect_models(con, rated, detail, out)
+        _collect_models(con, segments, rated, detail, out)
         _collect_meters(con, segments, meter_relation, out)
         _collect_sources(con, sources, out)
     finally:
@@ -126,10 +111,11 @@ def collect(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], sour
     return out
 
 
-def _collect_models(con: duckdb.DuckDBPyConnection, rated: str | None, detail: bool,
-                    out: dict[SegKey, SegmentUsage]) -> None:
+def _collect_models(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow], rated: str | None,
+                    detail: bool, out: dict[SegKey, SegmentUsage]) -> None:
     parts: dict[SegKey, list[ModelUsage]] = {}
-    for row in con.execute(_models_sql(rated, detail)).fetchall():
+    bounds = sorted({r.start for r in segments} | {r.end for r in segments})
+    for row in con.execute(models_sql(rated, SEGMENTS, bounds, detail)).fetchall():
         key = (row[0], row[1], row[2])
         parts.setdefault(key, []).append(_model_row(row))
         versions = out[key].catalog_versions
@@ -142,7 +128,8 @@ def _collect_models(con: duckdb.DuckDBPyConnection, rated: str | None, detail: b
 
 def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow],
                     relation: Callable[[MeterDef], str], out: dict[SegKey, SegmentUsage]) -> None:
-    alias = {m: f"m{i}" for i, m in enumerate(dict.fromkeys(m for r in segments for m in r.meters))}
+    sql_meters = dict.fromkeys(m for r in segments for m in r.meters if not derivable(m))
+    alias = {m: f"m{i}" for i, m in enumerate(sql_meters)}
     groups: dict[str, list[MeterDef]] = {}
     for m in alias:
         groups.setdefault(relation(m), []).append(m)
@@ -159,8 +146,9 @@ def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRo
     for r in segments:
         key = (r.customer, r.period, r.seg)
         raw = raws.get(key, {})
+        usage = out[key]
         for m in r.meters:
-            out[key].meters[m.key] = meter_value(m, raw, alias[m])
+            usage.meters[m.key] = derive(m, usage.models) if m not in alias else meter_value(m, raw, alias[m])
 
 
 def _collect_sources(con: duckdb.DuckDBPyConnection, wanted: Sequence[str],

@@ -56,6 +56,12 @@ class Invoices:
     # -- writing ---------------------------------------------------------------------------
     def finalize(self, draft: Draft, issuer: str, now: datetime) -> dict[str, Any]:
         with self.db.write() as con:
+            if draft.kind == "regular":  # checked again inside the writer: two finalizes cannot both win
+                row = con.execute(f"SELECT number FROM billing_invoices WHERE customer = ? AND period = ? "
+                                  f"AND kind = 'regular' AND {_LIVE}", [draft.customer, draft.period.key]).fetchone()
+                if row is not None:
+                    raise Conflict(f"{draft.customer} {draft.period.key} is already finalized as {row[0]}; "
+                                   "void it first")
             number = _next_number(con, issuer, f"{issuer}-{{:06d}}")
             doc = draft.to_json(number, "finalized")
             con.execute(
