@@ -59,3 +59,17 @@ def test_same_catalog_version_gives_identical_results(wm: Workmeter) -> None:
     wm.rater.rerate(None, None, wm.rater.current_run().catalog_version, "same version again")
     assert costs(wm) == before
     assert len(wm.rater.runs()) == 2
+
+
+def test_concurrent_refreshes_card_each_key_once(wm: Workmeter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    models = ["gpt-4o", "o3", "gpt-5", "gpt-4o-mini", "o1", "gpt-4.1", "unknown-a", "unknown-b"]
+    rater = wm.rater
+    insert(wm, [(i + 1, "c", "2025-07-01T00:00:00Z", "openai", m, None, 1000, 0, 0, 0, 0, 0, 0)
+                for i, m in enumerate(models)])
+    with ThreadPoolExecutor(4) as pool:
+        new = sum(pool.map(lambda _: rater.refresh(), range(8)))
+    assert new == len(models)
+    rows = wm.db.read().execute("SELECT count(*), count(DISTINCT id) FROM rated_events").fetchone()
+    assert rows == (len(models), len(models))  # one card row per event: nothing doubled

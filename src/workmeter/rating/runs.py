@@ -33,10 +33,15 @@ class RatingRun:
                 "created_at": self.created_at, "note": self.note}
 
 
-def list_runs(db: Database) -> list[RatingRun]:
-    rows = db.read().execute("SELECT run_id, catalog_version, range_from, range_to, created_at, note "
-                             "FROM rating_runs ORDER BY run_id").fetchall()
+def read_runs(con: Any) -> list[RatingRun]:
+    """Every run, oldest first, through a connection or cursor (e.g. inside the writer's transaction)."""
+    rows = con.execute("SELECT run_id, catalog_version, range_from, range_to, created_at, note "
+                       "FROM rating_runs ORDER BY run_id").fetchall()
     return [RatingRun(r, v, a.astimezone(UTC), b.astimezone(UTC), c, n) for r, v, a, b, c, n in rows]
+
+
+def list_runs(db: Database) -> list[RatingRun]:
+    return read_runs(db.read())
 
 
 def segments(runs: list[RatingRun]) -> list[tuple[datetime, datetime, str]]:

@@ -21,7 +21,7 @@ from workmeter.normalize.buckets import Buckets
 from workmeter.rating import store
 from workmeter.rating.card import CardRow, Segment, card
 from workmeter.rating.reference import RatedEvent, rate_segments
-from workmeter.rating.runs import RatingRun, insert_run, list_runs, segments
+from workmeter.rating.runs import RatingRun, insert_run, list_runs, read_runs, segments
 from workmeter.store.duckdb import Database
 
 Key = tuple[str, str, str]
@@ -56,12 +56,13 @@ class Rater:
         return self.runs()[-1]
 
     def segments(self, run_id: int | None = None) -> list[Segment]:
+        """(start, end, catalog) of a run (default: the current one), in time order."""
         runs = self.runs()
         if run_id is not None:
             if run_id not in {r.run_id for r in runs}:
                 raise NotFound(f"unknown rating run {run_id}", where="--run")
             runs = [r for r in runs if r.run_id <= run_id]
-        return [(a, b, self.catalog.load(v)) for a, b, v in segments(runs)]
+        return self._segments(runs)
 
     def rerate(self, start: datetime | None = None, end: datetime | None = None,
                catalog_version: str | None = None, note: str | None = None) -> RatingRun:
@@ -77,46 +78,46 @@ class Rater:
 
     def _record_run(self, version: str, start: datetime | None, end: datetime | None,
                     note: str | None) -> RatingRun:
+        """One transaction: the run, and the cards of every known key under it (now current)."""
         with self.db.write() as con:
+            runs = read_runs(con)
             run = insert_run(con, version, start, end, note)
-        keys = self._keys()
-        table = self._cards_table(run.run_id, keys, self.segments(run.run_id))
-        with self.db.write() as con:
-            con.register("_wm_cards", table)
-            con.execute("INSERT INTO rate_cards SELECT * FROM _wm_cards")
-            con.execute("DELETE FROM rate_cards_current")
-            con.execute("INSERT INTO rate_cards_current SELECT * FROM _wm_cards")
-            con.unregister("_wm_cards")
+            table = self._cards_table(run.run_id, _keys(con), self._segments([*runs, run]))
+            _insert_cards(con, table, current=True, replace=True)
         return run
 
     # keys ---------------------------------------------------------------
-    def _keys(self) -> list[Key]:
-        return [tuple(r) for r in self.db.read().execute(  # type: ignore[misc]
-            "SELECT provider, model, service_tier FROM rate_keys ORDER BY ALL").fetchall()]
-
     def refresh(self) -> int:
-        """Rate ledger keys not seen before, under every run. Returns how many were new."""
+        """Rate ledger keys not seen before, under every run. Returns how many were new.
+
+        Cheap when nothing is new (reads only events past the watermark, writes
+        nothing); new keys are found and carded inside the writer's transaction,
+        so concurrent refreshes never card a key twice.
+        """
         cur = self.db.read()
-        row = cur.execute("SELECT value FROM rating_state WHERE key = 'events_seq'").fetchone()
-        watermark = int(row[0]) if row else -1
-        top_row = cur.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
-        top = int(top_row[0]) if top_row else -1
-        new: list[Key] = [tuple(r) for r in cur.execute(_NEW_KEYS, [watermark]).fetchall()]  # type: ignore[misc]
-        runs = self.runs()
-        tables = [(run.run_id, self._cards_table(run.run_id, new, self.segments(run.run_id)))
-                  for run in runs] if new else []
+        watermark = _watermark(cur)
+        if not cur.execute(_NEW_KEYS, [watermark]).fetchone():
+            top = cur.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
+            if top and int(top[0]) - watermark > _WATERMARK_STEP:
+                with self.db.write() as con:
+                    _set_watermark(con, max(int(top[0]), _watermark(con)))
+            return 0
         with self.db.write() as con:
+            watermark = _watermark(con)
+            top_row = con.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
+            new: list[Key] = [tuple(r) for r in con.execute(_NEW_KEYS, [watermark]).fetchall()]  # type: ignore[misc]
+            runs = read_runs(con)
             if new:
                 con.executemany("INSERT INTO rate_keys VALUES (?, ?, ?, ?)",
                                 [[*k, datetime.now(UTC)] for k in new])
-            for run_id, table in tables:
-                con.register("_wm_cards", table)
-                con.execute("INSERT INTO rate_cards SELECT * FROM _wm_cards")
-                if run_id == runs[-1].run_id:
-                    con.execute("INSERT INTO rate_cards_current SELECT * FROM _wm_cards")
-                con.unregister("_wm_cards")
-            con.execute("INSERT OR REPLACE INTO rating_state VALUES ('events_seq', ?)", [max(top, watermark)])
+                for i, run in enumerate(runs):
+                    table = self._cards_table(run.run_id, new, self._segments(runs[:i + 1]))
+                    _insert_cards(con, table, current=run is runs[-1], replace=False)
+            _set_watermark(con, max(int(top_row[0]) if top_row else -1, watermark))
         return len(new)
+
+    def _segments(self, runs: list[RatingRun]) -> list[Segment]:
+        return [(a, b, self.catalog.load(v)) for a, b, v in segments(runs)]
 
     @staticmethod
     def _cards_table(run_id: int, keys: list[Key], segs: list[Segment]) -> Any:
@@ -159,6 +160,33 @@ class Rater:
         cur.execute(sql, params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+_WATERMARK_STEP = 1_000_000
+
+
+def _keys(con: Any) -> list[Key]:
+    return [tuple(r) for r in con.execute(  # type: ignore[misc]
+        "SELECT provider, model, service_tier FROM rate_keys ORDER BY ALL").fetchall()]
+
+
+def _watermark(con: Any) -> int:
+    row = con.execute("SELECT value FROM rating_state WHERE key = 'events_seq'").fetchone()
+    return int(row[0]) if row else -1
+
+
+def _set_watermark(con: Any, value: int) -> None:
+    con.execute("INSERT OR REPLACE INTO rating_state VALUES ('events_seq', ?)", [value])
+
+
+def _insert_cards(con: Any, table: Any, *, current: bool, replace: bool) -> None:
+    con.register("_wm_cards", table)
+    con.execute("INSERT INTO rate_cards SELECT * FROM _wm_cards")
+    if replace:
+        con.execute("DELETE FROM rate_cards_current")
+    if current:
+        con.execute("INSERT INTO rate_cards_current SELECT * FROM _wm_cards")
+    con.unregister("_wm_cards")
 
 
 def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> Any:
