@@ -37,14 +37,13 @@ def sync(ctx: typer.Context,
     """Import the installed genai-prices data (+ price books) as a new catalog version if it changed."""
     app = state(ctx).app()
     result = app.catalog.sync(book or None)
-    first_run = not app.rater.runs()[1:] and result.previous is None
     out = result.as_dict() | {"rating_run": app.rater.current_run().run_id}
     if want_json(ctx, json_out):
         print_json(out)
         return
     verb = "created" if result.created else "unchanged"
     err_console.print(f"catalog {result.version} {verb} ({result.rows:,} price rows)")
-    if result.created and not first_run:
+    if result.created and result.previous is not None:
         err_console.print("rated usage keeps its catalog until you run `workmeter rerate`")
 
 
