@@ -216,41 +216,45 @@ def _flat(value: Source, total_input: int) -> Decimal | None:
     return value.base
 
 
-def _resolve(provider: str, m: ModelInfo, tier: str, at: datetime, rules: Rules) -> dict[str, Source] | None:
+LIST = "genai-prices"
+
+
+def _resolve(provider: str, m: ModelInfo, tier: str, at: datetime,
+             rules: Rules) -> tuple[dict[str, Source], str] | None:
+    """The bucket prices of ``tier`` at ``at`` and where they come from (list data or a provider rule)."""
     if tier == STANDARD:
-        return bucket_sources(provider, m.get_prices(at), rules)
+        return bucket_sources(provider, m.get_prices(at), rules), LIST
     variant = _variant_prices(m, tier, at)
     if variant is not None:
-        return bucket_sources(provider, variant, rules)
+        return bucket_sources(provider, variant, rules), LIST
     rule = rules.tier_rule(provider, tier)
     if rule is None:
         return None
     given = given_prices(m.get_prices(at))
     scaled = set(rule.buckets) | ({"cache_write"} if "cache_write_5m" in rule.buckets else set())
     return fill_hierarchy(provider, {b: (_times(v, rule.factor) if b in scaled else v)
-                                     for b, v in given.items()}, rules)
+                                     for b, v in given.items()}, rules), f"rule: {tier} = {rule.factor} × standard"
 
 
-Profile = tuple[tuple[str, int, int, int, int, tuple[Decimal | None, ...]], ...]
+Cell = tuple[str, int, int, int, int, tuple[Decimal | None, ...], str]
+Profile = tuple[Cell, ...]
 
 
-def _day_profile(provider: str, m: ModelInfo, day: date, tods: list[int], tiers: list[str],
-                 rules: Rules) -> Profile:
-    """Rows for one day interval: per tier and input range, adjacent equal windows merged."""
-    cells: dict[tuple[str, int, int], list[tuple[int, int, tuple[Decimal | None, ...]]]] = {}
-    edges = [*tods, DAY_US]
-    for tier in tiers:
-        for a, b in itertools.pairwise(edges):
-            sources = _resolve(provider, m, tier, _at(day, a), rules)
-            if sources is None:
-                continue
-            for lo, hi, prices in split_by_input(sources):
-                spans = cells.setdefault((tier, lo, hi), [])
-                if spans and spans[-1][1] == a and spans[-1][2] == prices:
-                    spans[-1] = (spans[-1][0], b, prices)
-                else:
-                    spans.append((a, b, prices))
-    return tuple(sorted((t, a, b, lo, hi, p) for (t, lo, hi), spans in cells.items() for a, b, p in spans))
+def _day_profile(provider: str, m: ModelInfo, day: date, tods: list[int], tier: str, rules: Rules) -> Profile:
+    """Rows of one tier on one day interval: per input range, adjacent equal windows merged."""
+    cells: dict[tuple[int, int], list[tuple[int, int, tuple[Decimal | None, ...], str]]] = {}
+    for a, b in itertools.pairwise([*tods, DAY_US]):
+        resolved = _resolve(provider, m, tier, _at(day, a), rules)
+        if resolved is None:
+            continue
+        sources, origin = resolved
+        for lo, hi, prices in split_by_input(sources):
+            spans = cells.setdefault((lo, hi), [])
+            if spans and spans[-1][1] == a and spans[-1][2:] == (prices, origin):
+                spans[-1] = (spans[-1][0], b, prices, origin)
+            else:
+                spans.append((a, b, prices, origin))
+    return tuple(sorted((tier, a, b, lo, hi, p, o) for (lo, hi), spans in cells.items() for a, b, p, o in spans))
 
 
 def model_rows(provider: str, m: ModelInfo, rules: Rules) -> list[PriceRow]:
@@ -266,12 +270,12 @@ def model_rows(provider: str, m: ModelInfo, rules: Rules) -> list[PriceRow]:
     for tier in tiers:
         spans: list[tuple[datetime, datetime, Profile]] = []
         for rep, start, end in zip(reps, starts, ends, strict=True):
-            profile = _day_profile(provider, m, rep, tods, [tier], rules)
+            profile = _day_profile(provider, m, rep, tods, tier, rules)
             if spans and profile == spans[-1][2]:
                 spans[-1] = (spans[-1][0], end, profile)
             else:
                 spans.append((start, end, profile))
         for start, end, profile in spans:
-            for t, a, b, lo, hi, prices in profile:
-                rows.append(PriceRow(provider, m.id, t, start, end, prices, a, b, lo, hi))
+            for t, a, b, lo, hi, prices, origin in profile:
+                rows.append(PriceRow(provider, m.id, t, start, end, prices, a, b, lo, hi, origin))
     return rows

@@ -13,7 +13,7 @@ Tables:
 ``live_events`` column plus ``cost_<bucket>`` and ``cost`` (``DECIMAL(38,
 18)``; all NULL when unpriced, never 0), ``priced``, ``unpriced_reason``,
 ``catalog_version``, ``catalog_provider``, ``catalog_model`` and
-``rating_run``. The price is found with one hash join on the key plus range
+``rating_run``; its bucket counts are 0, never NULL. The price is found with one hash join on the key plus range
 predicates on time, time of day and total input, so filters on ``subject``
 and ``time`` push down into ``live_events``. ``rated_events_for_run(r)`` is
 the same view under an older run, for audits.
