@@ -9,14 +9,16 @@ Tables:
   :mod:`workmeter.rating.card`) with prices per *unit* as ``DECIMAL(38, 24)``.
 * ``rate_cards_current`` — the cards of the latest run (what the view joins).
 
-``rated_events`` (created when the rater is built) covers usage events only (``type = 'llm.usage'``): every
-``live_events`` column plus ``cost_<bucket>`` and ``cost`` (``DECIMAL(38,
-18)``; all NULL when unpriced, never 0), ``priced``, ``unpriced_reason``,
-``catalog_version``, ``catalog_provider``, ``catalog_model`` and
-``rating_run``; its bucket counts are 0, never NULL. The price is found with one hash join on the key plus range
-predicates on time, time of day and total input, so filters on ``subject``
-and ``time`` push down into ``live_events``. ``rated_events_for_run(r)`` is
-the same view under an older run, for audits.
+``rated_events`` (created when the rater is built) covers usage events only
+(``type = 'llm.usage'``): every ``live_events`` column (bucket counts 0, never
+NULL) plus ``cost_<bucket>`` for input, cache_read, cache_write_5m,
+cache_write_1h, output, web_search and request, and ``cost`` — all
+``DECIMAL(38, 18)``, all NULL when the event is unpriced, never 0 — plus
+``priced``, ``unpriced_reason``, ``catalog_version``, ``catalog_provider``,
+``catalog_model`` and ``rating_run``. The price is found with one hash join on
+the key plus range predicates on time, time of day and total input, so
+filters on ``subject`` and ``time`` push down into ``live_events``.
+``rated_events_for_run(r)`` is the same view under an older run, for audits.
 """
 
 from __future__ import annotations
