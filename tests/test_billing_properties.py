@@ -61,3 +61,12 @@ def test_credits_burn_in_order_and_never_more_than_owed_or_held(grants: list[Gra
     burnt = [g.id for g in order if by_id[g.id].remaining < g.amount]
     assert burnt == [g.id for g in order[:len(burnt)]]  # a later grant burns only once earlier ones are empty
     assert all(by_id[gid].remaining == 0 for gid in burnt[:-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**20, max_value=10**20))
+def test_exact_strings_match_the_core_formatter(value: Decimal) -> None:
+    from workmeter.billing.amounts import exact_str
+    from workmeter.core.money import fmt
+
+    assert exact_str(value) == fmt(value)

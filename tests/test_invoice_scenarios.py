@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workmeter.app import Workmeter
 
@@ -280,3 +282,34 @@ def test_invoices_run_drafts_every_customer_in_one_pass(app: Workmeter, tmp_path
     assert sorted(d["number"] for d in finalized) == ["WM-000001", "WM-000002"]
     assert all(d["status"] == "finalized" for d in finalized)
     assert Decimal(finalized[0]["total"]) > 0
+
+
+event_st = st.tuples(st.integers(0, 30), st.integers(0, 23), st.sampled_from(["unit-1", "mystery-9"]),
+                     st.integers(0, 3_000_000), st.integers(0, 400_000))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(event_st, max_size=12), minimum=st.sampled_from(["", '[commitment]\nminimum = "150"\n']),
+       credit=st.sampled_from([None, "25.55", "1000"]))
+def test_generated_periods_add_up_and_preview_is_stable(template: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                        events: list[tuple[int, int, str, int, int]], minimum: str,
+                                                        credit: str | None) -> None:
+    folder = tmp_path_factory.mktemp("generated")
+    for wm in open_copy(template, folder):
+        wm.billing.add_customer("gen", currency="USD", timezone="Asia/Kolkata")  # +05:30: quarter-hour edges
+        apply(wm, folder, plan("pro", FEE_AND_MARKUP, minimum))
+        wm.billing.subscribe("gen", "pro", date(2026, 10, 1))
+        if events:
+            ingest(wm, [usage("gen", f"2026-10-{d + 1:02d}T{h:02d}:00:00Z", model=m, input=i, output=o)
+                        for d, h, m, i, o in events])
+        if credit:
+            wm.billing.grant_credits("gen", credit)
+        doc = wm.billing.preview("gen", "2026-10")
+        assert orjson.dumps(wm.billing.preview("gen", "2026-10")) == orjson.dumps(doc)
+        amounts_ = [Decimal(ln["amount"]) for ln in doc["lines"]]
+        assert sum(amounts_, Decimal(0)) == Decimal(doc["subtotal"])
+        assert Decimal(doc["total"]) == Decimal(doc["subtotal"]) - Decimal(doc["credits_applied"]) >= 0
+        assert Decimal(doc["credits_applied"]) <= Decimal(credit or 0)
+        unpriced = sum(1 for e in events if e[2] == "mystery-9")
+        assert sum(w["events"] for w in doc["warnings"]) == unpriced
+        assert doc == wm.billing.run("2026-10")[0]

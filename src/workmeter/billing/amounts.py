@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 from workmeter.core.errors import InvalidMoney
-from workmeter.core.money import EXACT, ROUNDING, STORAGE_SCALE, fmt, fmt_fixed, minor_units, to_decimal
+from workmeter.core.money import EXACT, ROUNDING, STORAGE_SCALE, fmt_fixed, minor_units, to_decimal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -52,8 +52,14 @@ def money_str(amount: Decimal, currency: str) -> str:
 
 
 def exact_str(amount: Decimal) -> str:
-    """An exact amount or quantity as a plain decimal string (``"0.054399"``)."""
-    return fmt(amount)
+    """An exact amount or quantity as a plain decimal string (``"0.054399"``, ``"99"``).
+
+    Same text as :func:`workmeter.core.money.fmt`, without normalizing first.
+    """
+    if not amount:
+        return "0"
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def check_minor(amount: Decimal, currency: str, field: str) -> Decimal:
