@@ -6,6 +6,8 @@ as decimal strings. ``--json`` (global or per command) prints JSON on stdout.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import typer
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
 from workmeter.core.timeutil import parse_instant
-from workmeter.interfaces.cli.common import console, print_json, report, state, want_json
+from workmeter.interfaces.cli.common import console, guarded, print_json, report, state, want_json
 
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 _PERIOD = typer.Option(..., "--period", help="The billing month, like 2026-10 (customer's timezone).")
@@ -33,8 +35,27 @@ def register(app: typer.Typer) -> None:
     for name, sub in (("meters", meters_app), ("plans", plans_app), ("customers", customers_app),
                       ("subscriptions", subs_app), ("credits", credits_app), ("invoices", invoices_app)):
         app.add_typer(sub, name=name)
-    app.command("subscribe")(subscribe)
-    app.command("statement")(statement)
+    app.command("subscribe")(_guard(subscribe))
+    app.command("statement")(_guard(statement))
+
+
+def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+    """Report workmeter errors as one line and an exit code from inside the command."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with guarded():
+            fn(*args, **kwargs)
+
+    return run
+
+
+def _command(group: typer.Typer, name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register_one(fn: Callable[..., None]) -> Callable[..., None]:
+        group.command(name)(_guard(fn))
+        return fn
+
+    return register_one
 
 
 def _day(text: str, option: str) -> date:
@@ -62,7 +83,7 @@ def _billing(ctx: typer.Context) -> Any:
 
 
 # -- meters -------------------------------------------------------------------------------------
-@meters_app.command("query")
+@_command(meters_app, "query")
 def meters_query(ctx: typer.Context, key: str = typer.Argument(..., help="Meter key (see `meters list`)."),
                  by: str = typer.Option("", "--by", help="Group keys: customer, model, provider, team, project, "
                                                           "workflow, user, task, attributes.X, data.X, and one "
@@ -79,7 +100,7 @@ def meters_query(ctx: typer.Context, key: str = typer.Argument(..., help="Meter 
     report(ctx, rows, json_flag=json_out, title=f"meter {key}")
 
 
-@meters_app.command("list")
+@_command(meters_app, "list")
 def meters_list(ctx: typer.Context, json_out: bool = _JSON) -> None:
     """Built-in meters and the meters plans defined."""
     rows = state(ctx).app().meters.all()
@@ -88,7 +109,7 @@ def meters_list(ctx: typer.Context, json_out: bool = _JSON) -> None:
 
 
 # -- plans --------------------------------------------------------------------------------------
-@plans_app.command("apply")
+@_command(plans_app, "apply")
 def plans_apply(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Plan TOML files."),
                 json_out: bool = _JSON) -> None:
     """Validate and apply plan files: a changed plan becomes a new version, the same one is a no-op."""
@@ -96,14 +117,14 @@ def plans_apply(ctx: typer.Context, files: list[Path] = typer.Argument(..., help
     report(ctx, [r.as_dict() for r in results], json_flag=json_out, title="plans applied")
 
 
-@plans_app.command("list")
+@_command(plans_app, "list")
 def plans_list(ctx: typer.Context, json_out: bool = _JSON) -> None:
     """Every version of every plan."""
     report(ctx, _billing(ctx).plans.all(), json_flag=json_out, title="plans")
 
 
 # -- customers ----------------------------------------------------------------------------------
-@customers_app.command("add")
+@_command(customers_app, "add")
 def customers_add(ctx: typer.Context, customer_id: str = typer.Argument(..., metavar="ID"),
                   name: str = typer.Option(None, "--name"), currency: str = typer.Option("USD", "--currency"),
                   timezone: str = typer.Option("UTC", "--timezone", help="IANA name, e.g. Europe/Paris."),
@@ -114,7 +135,7 @@ def customers_add(ctx: typer.Context, customer_id: str = typer.Argument(..., met
     report(ctx, [customer.as_dict()], json_flag=json_out, title="customer")
 
 
-@customers_app.command("list")
+@_command(customers_app, "list")
 def customers_list(ctx: typer.Context, json_out: bool = _JSON) -> None:
     report(ctx, [c.as_dict() for c in _billing(ctx).customers.all()], json_flag=json_out, title="customers")
 
@@ -129,14 +150,14 @@ def subscribe(ctx: typer.Context, customer: str = typer.Argument(...), plan: str
     report(ctx, [span.as_dict()], json_flag=json_out, title="subscription")
 
 
-@subs_app.command("list")
+@_command(subs_app, "list")
 def subscriptions_list(ctx: typer.Context, customer: str = typer.Option(None, "--customer"),
                        json_out: bool = _JSON) -> None:
     """Each customer's plan spans [start, end)."""
     report(ctx, _billing(ctx).list_subscriptions(customer), json_flag=json_out, title="subscriptions")
 
 
-@subs_app.command("migrate")
+@_command(subs_app, "migrate")
 def subscriptions_migrate(ctx: typer.Context, plan: str = typer.Argument(...),
                           to_version: int = typer.Option(None, "--to-version", help="Default: latest."),
                           customer: str = typer.Option(None, "--customer", help="Only this customer."),
@@ -148,7 +169,7 @@ def subscriptions_migrate(ctx: typer.Context, plan: str = typer.Argument(...),
 
 
 # -- credits ------------------------------------------------------------------------------------
-@credits_app.command("grant")
+@_command(credits_app, "grant")
 def credits_grant(ctx: typer.Context, customer: str = typer.Argument(...), amount: str = typer.Argument(...),
                   expires: str = typer.Option(None, "--expires", help="Date (local midnight, exclusive) or time."),
                   effective: str = typer.Option(None, "--effective", help="Usable from (default: now)."),
@@ -162,7 +183,7 @@ def credits_grant(ctx: typer.Context, customer: str = typer.Argument(...), amoun
     report(ctx, [grant.as_dict(billing.clock())], json_flag=json_out, title="credit grant")
 
 
-@credits_app.command("balance")
+@_command(credits_app, "balance")
 def credits_balance(ctx: typer.Context, customer: str = typer.Argument(...), json_out: bool = _JSON) -> None:
     """Real-time balance: grants − finalized burns − what open drafts burn now; expired remainder shown."""
     out = _billing(ctx).credit_balance(customer)
@@ -188,14 +209,14 @@ def _print_invoice(ctx: typer.Context, doc: dict[str, Any], json_out: bool) -> N
         console.print(f"[yellow]warning[/yellow]: {w['message']}")
 
 
-@invoices_app.command("preview")
+@_command(invoices_app, "preview")
 def invoices_preview(ctx: typer.Context, customer: str = typer.Argument(...), period: str = _PERIOD,
                      json_out: bool = _JSON) -> None:
     """The draft invoice, recomputed from the ledger (identical on re-run with the same data)."""
     _print_invoice(ctx, _billing(ctx).preview(customer, period), json_out)
 
 
-@invoices_app.command("finalize")
+@_command(invoices_app, "finalize")
 def invoices_finalize(ctx: typer.Context, customer: str = typer.Argument(...), period: str = _PERIOD,
                       early: bool = typer.Option(False, "--early", help="Allow before the period ends."),
                       json_out: bool = _JSON) -> None:
@@ -203,14 +224,14 @@ def invoices_finalize(ctx: typer.Context, customer: str = typer.Argument(...), p
     _print_invoice(ctx, _billing(ctx).finalize(customer, period, early), json_out)
 
 
-@invoices_app.command("void")
+@_command(invoices_app, "void")
 def invoices_void(ctx: typer.Context, number: str = typer.Argument(...),
                   reason: str = typer.Option("", "--reason"), json_out: bool = _JSON) -> None:
     """Mark a finalized invoice void (its period can then be invoiced again)."""
     _print_invoice(ctx, _billing(ctx).void(number, reason), json_out)
 
 
-@invoices_app.command("credit-note")
+@_command(invoices_app, "credit-note")
 def invoices_credit_note(ctx: typer.Context, invoice: str = typer.Argument(...),
                          amount: str = typer.Option(..., "--amount"), reason: str = typer.Option(..., "--reason"),
                          json_out: bool = _JSON) -> None:
@@ -218,7 +239,7 @@ def invoices_credit_note(ctx: typer.Context, invoice: str = typer.Argument(...),
     report(ctx, [_billing(ctx).credit_note(invoice, amount, reason)], json_flag=json_out, title="credit note")
 
 
-@invoices_app.command("show")
+@_command(invoices_app, "show")
 def invoices_show(ctx: typer.Context, number: str = typer.Argument(...),
                   html: Path = typer.Option(None, "--html", help="Write printable HTML here."),
                   csv: Path = typer.Option(None, "--csv", help="Write CSV here ('-' for stdout)."),
@@ -245,14 +266,14 @@ def invoices_show(ctx: typer.Context, number: str = typer.Argument(...),
         _print_invoice(ctx, doc, json_out)
 
 
-@invoices_app.command("list")
+@_command(invoices_app, "list")
 def invoices_list(ctx: typer.Context, customer: str = typer.Option(None, "--customer"),
                   period: str = typer.Option(None, "--period"), json_out: bool = _JSON) -> None:
     """Finalized and void invoices, in number order."""
     report(ctx, _billing(ctx).list_invoices(customer, period), json_flag=json_out, title="invoices")
 
 
-@invoices_app.command("run")
+@_command(invoices_app, "run")
 def invoices_run(ctx: typer.Context, period: str = _PERIOD,
                  finalize: bool = typer.Option(False, "--finalize", help="Finalize every draft."),
                  thresholds: bool = typer.Option(False, "--thresholds", help="Only issue interim invoices "
