@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 
 from conftest import usage_event
-
 from workmeter.app import Workmeter
 from workmeter.ledger.usage import usage_report
 

@@ -53,7 +53,8 @@ def has_view(db: Database, name: str) -> bool:
 def time_filter(start: datetime | None, end: datetime | None, subjects: list[str] | None,
                 col: str = "time") -> tuple[str, list[Any]]:
     """A WHERE clause for the half-open period [start, end) and an optional customer list."""
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
     if start is not None:
         where.append(f"{col} >= ?")
         params.append(start)

@@ -31,7 +31,7 @@ def register_ddl(*statements: str) -> None:
 class Database:
     def __init__(self, path: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.path = str(path)
-        config: dict[str, str] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if threads:
             config["threads"] = str(threads)
         if memory_limit:

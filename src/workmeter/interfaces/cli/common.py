@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from workmeter.core.errors import NotFound, WorkmeterError
@@ -109,16 +110,25 @@ def report(ctx: typer.Context, rows: Sequence[dict[str, Any]], *, json_flag: boo
         print_table(rows, columns, title)
 
 
+def print_error(exc: WorkmeterError) -> int:
+    """The one mapping of workmeter errors to CLI output: a line on stderr and an exit code."""
+    where = f" ({exc.where})" if exc.where else ""
+    err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]{where}: {exc.message}')}")
+    return EXIT_CODES.get(type(exc), 1)
+
+
 @contextmanager
 def guarded() -> Iterator[None]:
+    """Inside a command: turn a workmeter error into its message and exit code."""
     try:
         yield
     except WorkmeterError as exc:
-        where = f" ({exc.where})" if exc.where else ""
-        err_console.print(f"[red]error[/red] [{exc.code}]{where}: {exc.message}")
-        raise typer.Exit(EXIT_CODES.get(type(exc), 1)) from None
+        raise typer.Exit(print_error(exc)) from None
 
 
 def run_guarded(app: typer.Typer) -> None:
-    with guarded():
+    """Run the Typer app; workmeter errors that escape a command are mapped here, once."""
+    try:
         app()
+    except WorkmeterError as exc:
+        sys.exit(print_error(exc))
