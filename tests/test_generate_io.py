@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from workmeter.app import Workmeter
 from workmeter.demo import counts_of, generate_table, iter_chunks
 from workmeter.demo.output import write, write_chunks
-from workmeter.demo.render import Cat, Hex, Int, Opt, render
+from workmeter.demo.text import Int, Opt, Template, fused, hex_text, join, pieces
 from workmeter.interfaces.cli.main import app
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -81,21 +81,22 @@ def test_cli_generate_refuses_an_unknown_extension(tmp_path: Path) -> None:
     assert res.exit_code != 0 and not (tmp_path / "x.csv").exists()
 
 
-_TEMPLATE = ('{"a":', Int("a"), ',"b":', Cat("b", ('"x"', '"long-value"', "true")),
-             Opt("has_c", (',"c":', Int("c"), ',"d":', Hex("d", "t_"))), "}")
+_TEMPLATE: Template = ('{"a":', Int("a"), Opt("has_c", (',"c":', Int("c"), ',"d":[', Int("a"), "]")), "}")
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(-9_999_999, 99_999_999), st.integers(0, 2), st.booleans(),
-                          st.integers(0, 99_999_999), st.integers(0, 2**64 - 1)), min_size=1, max_size=40))
-def test_render_writes_the_same_json_as_python(rows: list[tuple[int, int, bool, int, int]]) -> None:
+@given(st.lists(st.tuples(st.integers(-(2**62), 2**62), st.booleans(), st.integers(0, 2**62),
+                          st.integers(0, 2**64 - 1), st.sampled_from(["x", "long-value", 'q"uote'])),
+                min_size=1, max_size=40))
+def test_text_pieces_write_the_same_json_as_python(rows: list[tuple[int, bool, int, int, str]]) -> None:
     cols = list(zip(*rows, strict=True))
-    values = {"a": np.array(cols[0]), "b": np.array(cols[1]), "has_c": np.array(cols[2]),
-              "c": np.array(cols[3]), "d": np.array(cols[4], dtype=np.uint64)}
-    choices = ("x", "long-value", True)
-    expected = [{"a": a, "b": choices[b], **({"c": c, "d": f"t_{d:016x}"} if has else {})} for a, b, has, c, d in rows]
-    compact = render(_TEMPLATE, len(rows), values).to_pylist()
-    padded = render(_TEMPLATE, len(rows), values, compact=False).to_pylist()
-    assert [json.loads(t) for t in compact] == expected == [json.loads(t) for t in padded]
-    assert all(" " not in t for t in compact)
-    assert [json.dumps(e, separators=(",", ":")) for e in expected] == compact
+    values = {"a": np.array(cols[0]), "has_c": np.array(cols[1]), "c": np.array(cols[2])}
+    ids = np.array(cols[3], dtype=np.uint64)
+    choices = ["x", "long-value", 'q"uote']
+    kind = np.array([choices.index(k) for k in cols[4]])
+    label = fused([(kind, 3)], lambda k: f',"k":{json.dumps(choices[k])}')
+    text = join([*pieces(_TEMPLATE[:-1], values), label, hex_text(len(rows), [',"id":"', ids, '"']), "}"])
+    expected = [{"a": a, **({"c": c, "d": [a]} if has else {}), "k": k, "id": f"{i:016x}"}
+                for a, has, c, i, k in rows]
+    assert [json.loads(t) for t in text.to_pylist()] == expected
+    assert text.to_pylist() == [json.dumps(e, separators=(",", ":")) for e in expected]

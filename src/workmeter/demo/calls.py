@@ -69,7 +69,7 @@ def task_calls(rng: np.random.Generator, t: Cols, n: int, world: World) -> Cols:
     T = len(t["status"])
     wf = t["workflow"]
     weight = _CALLS[wf] * rng.lognormal(0, 0.6, T) * _STATUS_FACTOR[t["status"]] * np.where(t["runaway"], 25, 1)
-    counts = 1 + np.bincount(rng.choice(T, size=n - T, p=weight / weight.sum()), minlength=T)
+    counts = 1 + rng.multinomial(n - T, weight / weight.sum())
     task = np.repeat(np.arange(T), counts)
     k = np.arange(n) - (np.cumsum(counts) - counts)[task]
     p_retry = np.where(t["storm"], 0.7, np.minimum(0.9, _RETRY[wf] * np.where(t["status"] == FAILED, 4, 1)))
@@ -81,15 +81,13 @@ def task_calls(rng: np.random.Generator, t: Cols, n: int, world: World) -> Cols:
     own = rng.random(n) < 0.85
     c["model"] = np.where(own, t["model"][task], pick(rng, MODEL_CDF, c["workflow"]))
     c["retry"], c["base"] = retry, base
-    _finish(rng, c, base, world)
-    return c
+    c["bad"] = np.full(n, -1)
+    return _finish(rng, c, world)
 
 
 def adhoc_calls(rng: np.random.Generator, n: int, world: World) -> Cols:
     """``n`` calls outside any task: spread over customers, teams and the period."""
-    c = _adhoc_people(rng, n, world)
-    _finish(rng, c, c["base"], world)
-    return c
+    return _finish(rng, _adhoc_people(rng, n, world), world)
 
 
 def _adhoc_people(rng: np.random.Generator, n: int, world: World) -> Cols:
@@ -99,9 +97,9 @@ def _adhoc_people(rng: np.random.Generator, n: int, world: World) -> Cols:
     c: Cols = {
         "customer": customer, "team": team, "project": project, "user": user,
         "workflow": np.full(n, ADHOC_CODE), "task": np.full(n, -1),
-        "time": world.period.sample(rng, n),
+        "time": np.sort(world.period.sample(rng, n)),
         "model": pick(rng, _ADHOC_CDF[None, :], np.zeros(n, dtype=np.int64)),
-        "retry": np.zeros(n, bool), "base": np.arange(n),
+        "retry": np.zeros(n, bool), "base": np.arange(n), "bad": np.full(n, -1),
     }
     return c
 
@@ -111,22 +109,32 @@ def bad_calls(rng: np.random.Generator, counts: dict[str, int], world: World) ->
     n = sum(counts.values())
     c = _adhoc_people(rng, n, world)
     c["bad"] = np.repeat(np.arange(len(BAD_KINDS)), [counts.get(k, 0) for k in BAD_KINDS])
-    forced = {BAD_KINDS.index(k): v for k, v in _FORCED.items()}
-    for code, (model, _) in forced.items():
-        c["model"][c["bad"] == code] = MODEL_INDEX[model]
-    _finish(rng, c, c["base"], world)
-    for code, (_, fmt) in forced.items():
+    for kind, (model, _) in _FORCED.items():
+        c["model"][c["bad"] == BAD_KINDS.index(kind)] = MODEL_INDEX[model]
+    return _finish(rng, c, world, {BAD_KINDS.index(k): fmt for k, (_, fmt) in _FORCED.items()})
+
+
+def _finish(rng: np.random.Generator, c: Cols, world: World, forced: dict[int, int] | None = None) -> Cols:
+    """Route and size each call, grouped by usage format (stable, so time order holds within a format).
+
+    Retries copy routing and prompt size from the call they repeat. ``forced``
+    maps a bad-kind code to the usage format its rows must use.
+    """
+    base = c["base"]
+    c["model"] = c["model"][base]
+    route(rng, c)
+    for name in ("format", "tier", "has_format", "has_tier"):
+        c[name] = c[name][base]
+    for code, fmt in (forced or {}).items():
         rows = c["bad"] == code
         c["format"][rows] = fmt
         c["has_format"][rows] = True
-    return c
-
-
-def _finish(rng: np.random.Generator, c: Cols, base: np.ndarray, world: World) -> None:
-    """Route and size each call; retries copy routing and prompt size from the call they repeat."""
-    c["model"] = c["model"][base]
-    route(rng, c)
+    order = np.argsort(np.minimum(c["format"], len(FORMATS) - 1).astype(np.int8), kind="stable")
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    c = {k: v[order] for k, v in c.items()}
+    c["base"] = where[c["base"]]
     draw_prompt(rng, c)
-    for name in ("format", "tier", "has_format", "has_tier", "prompt"):
-        c[name] = c[name][base]
+    c["prompt"] = c["prompt"][c["base"]]
     draw_rest(rng, c, world.caching)
+    return c

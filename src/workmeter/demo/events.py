@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workmeter.demo.calls import BAD_KINDS, World
-from workmeter.demo.formats import WORKFLOW, people, quoted, template, usage_values
+from workmeter.demo.formats import task_data, usage_data, usage_values
 from workmeter.demo.ids import ids
-from workmeter.demo.render import Cat, Hex, Opt, Part, constant_strings, render
-from workmeter.demo.tasks import OUTCOMES, REASONS, TASK_TYPES, VALUES, Cols
+from workmeter.demo.tasks import TASK_TYPES, Cols
+from workmeter.demo.text import constant_strings, hex_text, lookup
 from workmeter.demo.timeline import BAD_TIMES, render_times, sample_offsets
 from workmeter.demo.world import FORMATS, WORKFLOWS, customer_id
 
@@ -31,17 +31,6 @@ SOURCES: tuple[str, ...] = (
 )
 TYPES: tuple[str, ...] = ("llm.usage", *TASK_TYPES)
 _OTEL, _BUCKETS = FORMATS.index("otel"), FORMATS.index("buckets")
-
-_TASK_HEAD: tuple[Part, ...] = (
-    '{"task_id":', Hex("task_id", "tsk_"), ',"workflow":', WORKFLOW,
-    Opt("has_parent", (',"parent_task_id":', Hex("parent_id", "tsk_"))),
-)
-_LIFECYCLE: tuple[Part, ...] = (*_TASK_HEAD, Opt("has_reason", (',"reason":', Cat("reason", quoted(REASONS)))), ",")
-_OUTCOME: tuple[Part, ...] = (
-    *_TASK_HEAD, ',"outcome":', Cat("outcome", quoted(OUTCOMES)),
-    Opt("has_value", (',"value":', Cat("value", quoted(VALUES)), ',"currency":"USD"')),
-    ',"confirmed":', Cat("confirmed", ("false", "true")), ",",
-)
 
 
 @dataclass
@@ -59,13 +48,13 @@ def envelope(world: World, number: np.ndarray, source: np.ndarray, type_code: np
              customer: np.ndarray, time: np.ndarray, offset: np.ndarray) -> dict[str, pa.Array]:
     """The CloudEvents attributes of each row (``data`` is added by the caller)."""
     n = len(number)
-    subjects = tuple(customer_id(i) for i in range(world.customers))
+    subjects = [customer_id(i) for i in range(world.customers)]
     return {
         "specversion": constant_strings("1.0", n),
-        "id": render([Hex("id", "", quoted=False)], n, {"id": ids(world.seed, "event", number)}),
-        "source": render([Cat("source", SOURCES)], n, {"source": source}),
-        "type": render([Cat("type", TYPES)], n, {"type": type_code}),
-        "subject": render([Cat("subject", subjects)], n, {"subject": customer}),
+        "id": hex_text(n, [ids(world.seed, "event", number)]),
+        "source": lookup(SOURCES, source),
+        "type": lookup(TYPES, type_code),
+        "subject": lookup(subjects, customer),
         "time": render_times(time, offset),
     }
 
@@ -74,9 +63,9 @@ def usage_frames(rng: np.random.Generator, c: Cols, world: World, first: int) ->
     """Frames of the usage events of calls ``c``, numbered from ``first``."""
     n = len(c["model"])
     c = dict(c, number=first + np.arange(n), offset=sample_offsets(rng, n))
-    shape = np.where(c["format"] >= len(FORMATS), _BUCKETS, c["format"])
-    order = np.argsort((shape << 42) | (c["time"] - world.period.start_ms))
-    c = {k: v[order] for k, v in c.items() if k not in ("retry", "base")}
+    shape = np.minimum(c["format"], _BUCKETS)  # unknown formats are written like buckets
+    if (np.diff(shape) < 0).any():
+        raise AssertionError("calls must come grouped by usage format")
     bounds = np.cumsum(np.bincount(shape, minlength=len(FORMATS)))
     frames = []
     for code, (lo, hi) in enumerate(zip(bounds - np.bincount(shape, minlength=len(FORMATS)), bounds, strict=True)):
@@ -86,7 +75,7 @@ def usage_frames(rng: np.random.Generator, c: Cols, world: World, first: int) ->
         fmt = FORMATS[code]
         source = np.where(code == _OTEL, 2, np.where(code == _BUCKETS, 3, (sub["customer"] % 3 == 0).astype(int)))
         cols = envelope(world, sub["number"], source, np.zeros(hi - lo, int), sub["customer"], sub["time"], sub["offset"])
-        cols["data"] = render(template(fmt, world.customers), hi - lo, usage_values(sub, fmt))
+        cols["data"] = usage_data(usage_values(sub, fmt), fmt, world.customers)
         _spoil(cols, sub["bad"])
         frames.append(Frame(cols, sub["time"], True, sub["bad"] < 0, fmt in ("anthropic", "otel", "buckets")))
     return frames
@@ -117,12 +106,12 @@ def task_frames(rng: np.random.Generator, t: Cols, ev: Cols, world: World, first
     v["number"] = first + np.arange(n)
     v["offset"] = sample_offsets(rng, n)
     frames = []
-    for is_outcome, head in ((False, _LIFECYCLE), (True, _OUTCOME)):
+    for is_outcome in (False, True):
         rows = np.flatnonzero((ev["type"] == 4) == is_outcome)
         rows = rows[np.argsort(ev["time"][rows], kind="stable")]
         sub = {k: a[rows] for k, a in v.items()}
         cols = envelope(world, sub["number"], 4 + sub["workflow"], 1 + sub["type"], sub["customer"], sub["time"], sub["offset"])
-        cols["data"] = render((*head, *people(world.customers)), len(rows), sub)
+        cols["data"] = task_data(sub, world.customers, is_outcome)
         frames.append(Frame(cols, sub["time"], False, np.ones(len(rows), bool), False))
     return frames
 

@@ -31,13 +31,12 @@ unknown ``usage_format``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+import pyarrow as pa
 
 from workmeter.demo.calls import BAD_KINDS
-from workmeter.demo.render import Cat, Hex, Int, Opt, Part
-from workmeter.demo.tasks import PROJECT_NAMES, Cols
+from workmeter.demo.tasks import OUTCOMES, PROJECT_NAMES, REASONS, VALUES, Cols
+from workmeter.demo.text import Int, Opt, Piece, Template, fused, hex_text, join, masked, pieces
 from workmeter.demo.world import (
     FORMATS,
     MODELS,
@@ -58,19 +57,10 @@ def quoted(texts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(q(t) for t in texts)
 
 
-TIER = Cat("tier", quoted(TIERS))
-WORKFLOW = Cat("workflow", quoted([w.name for w in WORKFLOWS]))
-HEAD: tuple[Part, ...] = (
-    '{"provider":', Cat("provider", quoted(PROVIDERS)),
-    ',"model":', Cat("model", quoted([m.name for m in MODELS])),
-    Opt("has_format", (',"usage_format":', Cat("format", quoted([*FORMATS, UNKNOWN_FORMAT])))),
-    Opt("has_tier", (',"service_tier":', TIER)),
-    Opt("has_task", (',"task_id":', Hex("task_id", "tsk_"))),
-    Opt("has_hash", (',"prompt_hash":', Hex("prompt_hash"))),
-    ',"usage":{',
-)
+ALL_FORMATS = (*FORMATS, UNKNOWN_FORMAT)
+_PROVIDER_OF = [PROVIDERS.index(m.provider) for m in MODELS]
 
-BODIES: dict[str, tuple[Part, ...]] = {
+BODIES: dict[str, Template] = {
     "anthropic": (
         '"input_tokens":', Int("input"), ',"cache_creation_input_tokens":', Int("cache_creation"),
         ',"cache_read_input_tokens":', Int("cache_read"),
@@ -78,7 +68,6 @@ BODIES: dict[str, tuple[Part, ...]] = {
                           ',"ephemeral_1h_input_tokens":', Int("write_1h"), "}")),
         ',"output_tokens":', Int("output"),
         Opt("has_search", (',"server_tool_use":{"web_search_requests":', Int("web_search"), "}")),
-        ',"service_tier":', TIER,
     ),
     "openai-chat": (
         '"prompt_tokens":', Int("prompt"), ',"completion_tokens":', Int("output"), ',"total_tokens":', Int("total"),
@@ -116,18 +105,50 @@ BODIES: dict[str, tuple[Part, ...]] = {
 }
 
 
-@lru_cache(maxsize=8)
-def people(customers: int) -> tuple[Part, ...]:
-    """The ``attributes`` object (and the closing braces) for ``customers`` customers."""
-    users = tuple(q(f"u_{c + 1:04d}_{k:02d}") for c in range(customers) for k in range(USERS_PER_CUSTOMER))
-    return (
-        '"attributes":{"team":', Cat("team", quoted(TEAMS)), ',"project":', Cat("project", quoted(PROJECT_NAMES)),
-        ',"user":', Cat("user", users), Opt("has_workflow", (',"workflow":', WORKFLOW)), "}}",
-    )
+def usage_data(v: Cols, fmt: str, customers: int) -> pa.Array:
+    """The ``data`` JSON text of each call in ``v`` (see :func:`usage_values`), written in ``fmt``."""
+    n = len(v["model"])
+    out: list[Piece] = [head(v)]
+    if v["has_task"].all():
+        out.append(hex_text(n, [',"task_id":"tsk_', v["task_id"], '","prompt_hash":"', v["prompt_hash"], '"']))
+    elif v["has_task"].any():
+        raise AssertionError("calls of one frame either all belong to tasks or none does")
+    out.append(',"usage":{')
+    out += pieces(BODIES[fmt], v)
+    if fmt == "anthropic":
+        out.append(fused([(v["tier"], len(TIERS))], lambda t: f',"service_tier":{q(TIERS[t])}', memo="tier"))
+    out.append(attributes(v["project"], v["user"], np.where(v["has_workflow"], v["workflow"], len(WORKFLOWS)),
+                          customers, prefix="},"))
+    return join(out)
 
 
-def template(fmt: str, customers: int) -> tuple[Part, ...]:
-    return (*HEAD, *BODIES[fmt], "},", *people(customers))
+def head(v: Cols) -> pa.Array:
+    """``{"provider":…,"model":…[,"usage_format":…][,"service_tier":…]`` as one piece."""
+
+    def compose(model: int, has_format: int, fmt: int, has_tier: int, tier: int) -> str:
+        text = f'{{"provider":{q(PROVIDERS[_PROVIDER_OF[model]])},"model":{q(MODELS[model].name)}'
+        if has_format:
+            text += f',"usage_format":{q(ALL_FORMATS[fmt])}'
+        if has_tier:
+            text += f',"service_tier":{q(TIERS[tier])}'
+        return text
+
+    return fused([(v["model"], len(MODELS)), (v["has_format"], 2), (v["format"], len(ALL_FORMATS)),
+                  (v["has_tier"], 2), (v["tier"], len(TIERS))], compose, memo="head")
+
+
+def attributes(project: np.ndarray, user: np.ndarray, workflow: np.ndarray, customers: int,
+               prefix: str = "") -> pa.Array:
+    """``prefix"attributes":{…}}`` closing the event data; ``workflow`` = len(WORKFLOWS) leaves it out."""
+
+    def compose(p: int, u: int, w: int) -> str:
+        c, k = divmod(u, USERS_PER_CUSTOMER)
+        text = (f'{prefix}"attributes":{{"team":{q(TEAMS[p // 3])},"project":{q(PROJECT_NAMES[p])},'
+                f'"user":"u_{c + 1:04d}_{k:02d}"')
+        return text + (f',"workflow":{q(WORKFLOWS[w].name)}}}}}' if w < len(WORKFLOWS) else "}}")
+
+    return fused([(project, len(PROJECT_NAMES)), (user, customers * USERS_PER_CUSTOMER),
+                  (workflow, len(WORKFLOWS) + 1)], compose, memo=f"attributes/{customers}/{prefix}")
 
 
 def usage_values(c: Cols, fmt: str) -> Cols:
@@ -160,3 +181,27 @@ def _break_rules(v: Cols, bad: np.ndarray | None) -> None:
     v["cache_read"] = np.where(over, v["prompt"] + 1 + v["prompt"] % 499, v["cache_read"])
     think = bad == BAD_KINDS.index("reasoning_exceeds_output")
     v["reasoning"] = np.where(think, v["output"] + 1 + v["output"] % 499, v["reasoning"])
+
+
+def task_data(v: Cols, customers: int, outcome: bool) -> pa.Array:
+    """The ``data`` JSON text of task events: lifecycle events, or outcomes when ``outcome``."""
+    n = len(v["task_id"])
+    parent = masked(hex_text(n, [',"parent_task_id":"tsk_', v["parent_id"], '"']), np.asarray(v["has_parent"]))
+    if outcome:
+        def compose_outcome(w: int, o: int, has_value: int, value: int, confirmed: int) -> str:
+            money = f',"value":{q(VALUES[value])},"currency":"USD"' if has_value else ""
+            return (f',"workflow":{q(WORKFLOWS[w].name)},"outcome":{q(OUTCOMES[o])}{money},'
+                    f'"confirmed":{"true" if confirmed else "false"},')
+
+        middle = fused([(v["workflow"], len(WORKFLOWS)), (v["outcome"], len(OUTCOMES)), (v["has_value"], 2),
+                        (v["value"], len(VALUES)), (v["confirmed"], 2)], compose_outcome, memo="outcome")
+    else:
+        def compose_lifecycle(w: int, has_reason: int, reason: int) -> str:
+            why = f',"reason":{q(REASONS[reason])}' if has_reason else ""
+            return f',"workflow":{q(WORKFLOWS[w].name)}{why},'
+
+        middle = fused([(v["workflow"], len(WORKFLOWS)), (v["has_reason"], 2), (v["reason"], len(REASONS))],
+                       compose_lifecycle, memo="lifecycle")
+    no_workflow = np.full(n, len(WORKFLOWS))
+    return join([hex_text(n, ['{"task_id":"tsk_', v["task_id"], '"']), parent, middle,
+                 attributes(v["project"], v["user"], no_workflow, customers)])

@@ -145,23 +145,19 @@ def _chunk(rng: np.random.Generator, p: Plan, world: World, offset: int) -> pa.T
     n_adhoc = round(n_usage * ADHOC_SHARE) if n_tasks else n_usage
     parts = [task_calls(rng, t, n_usage - n_adhoc, world)] if n_tasks else []
     parts += [adhoc_calls(rng, n_adhoc, world), bad_calls(rng, p.rejected, world)]
-    calls = _concat(parts)
-    attributed = calls["task"] >= 0
-    calls["task_id"] = np.where(attributed, t["id"][np.maximum(calls["task"], 0)] if n_tasks else 0, 0).astype(np.uint64)
-    calls["prompt_hash"] = ids(world.seed, "prompt", offset + calls["base"])
-    n_calls = len(calls["model"])
-    frames = usage_frames(rng, calls, world, offset)
-    frames += task_frames(rng, t, ev, world, offset + n_calls)
+    frames, first = [], offset
+    for calls in parts:
+        calls.setdefault("bad", np.full(len(calls["model"]), -1))
+        task = calls["task"]
+        calls["task_id"] = t["id"][np.maximum(task, 0)] if n_tasks else np.zeros(len(task), np.uint64)
+        calls["prompt_hash"] = ids(world.seed, "prompt", first + calls["base"])
+        frames += usage_frames(rng, calls, world, first)
+        first += len(task)
+    frames += task_frames(rng, t, ev, world, first)
     batch = int(np.clip(p.events // (2 * len(world.period.weights)), 16, 1024))
     table = pa.concat_tables([merge(frames, batch), _anomalies(rng, frames, p)])
-    counts = _counts(p, t, ev, calls)
+    counts = _counts(p, t, ev, parts)
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(asdict(counts))})
-
-
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    for part in parts:
-        part.setdefault("bad", np.full(len(part["model"]), -1))
-    return {k: np.concatenate([part[k] for part in parts]) for k in parts[-1]}
 
 
 def _anomalies(rng: np.random.Generator, frames: list[Frame], p: Plan) -> pa.Table:
@@ -184,7 +180,8 @@ def _anomalies(rng: np.random.Generator, frames: list[Frame], p: Plan) -> pa.Tab
     return extra.take(pa.array(rng.permutation(extra.num_rows)))
 
 
-def _counts(p: Plan, t: dict[str, np.ndarray], ev: dict[str, np.ndarray], calls: dict[str, np.ndarray]) -> Counts:
+def _counts(p: Plan, t: dict[str, np.ndarray], ev: dict[str, np.ndarray], parts: list[dict[str, np.ndarray]]) -> Counts:
+    calls = {k: np.concatenate([part[k] for part in parts]) for k in ("bad", "model", "task", "retry")}
     good = calls["bad"] < 0
     status = np.bincount(t["status"], minlength=4)
     outcome = ev["type"] == 4

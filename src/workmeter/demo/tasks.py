@@ -58,8 +58,13 @@ def pick(rng: np.random.Generator, cdf: np.ndarray, group: np.ndarray | None = N
         return np.minimum((u[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
     u = rng.random(len(group))
     out = np.empty(len(group), dtype=np.int64)
-    for g in np.flatnonzero(np.bincount(group, minlength=len(cdf))):
-        rows = group == g
+    small = np.int16 if len(cdf) < 2**15 else np.int64  # small ints sort by radix
+    order = np.argsort(group.astype(small), kind="stable")
+    sizes = np.bincount(group, minlength=len(cdf))
+    lo = 0
+    for g in np.flatnonzero(sizes):
+        rows = order[lo : lo + sizes[g]]
+        lo += sizes[g]
         out[rows] = np.searchsorted(cdf[g], u[rows] * cdf[g, -1], side="right")
     return np.minimum(out, cdf.shape[1] - 1)
 
@@ -101,7 +106,17 @@ def draw_tasks(rng: np.random.Generator, n: int, period: Period, customers: int)
         "storm": rng.random(n) < 0.01, "runaway": rng.random(n) < 0.003,
     }
     _nest(rng, t)
-    return t
+    return _by_start(t)
+
+
+def _by_start(t: Cols) -> Cols:
+    """Tasks in start order (so their calls come out roughly in time order); parents re-pointed."""
+    order = np.argsort(t["start"], kind="stable")
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    out = {k: v[order] for k, v in t.items()}
+    out["parent"] = np.where(out["parent"] >= 0, where[np.maximum(out["parent"], 0)], -1)
+    return out
 
 
 def _nest(rng: np.random.Generator, t: Cols) -> None:

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from workmeter.demo.render import Cat, render
+from workmeter.demo.text import join, lookup
 
 MS_HOUR = 3_600_000
 MS_DAY = 24 * MS_HOUR
@@ -65,35 +65,28 @@ def sample_offsets(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _clock() -> tuple[str, ...]:
-    return tuple(f"T{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+def _seconds() -> pa.Array:
+    """``:ss.mmm`` for every millisecond of a minute."""
+    return pa.array([f":{ms // 1000:02d}.{ms % 1000:03d}" for ms in range(60_000)], pa.string())
 
 
-@lru_cache(maxsize=1)
-def _millis() -> tuple[str, ...]:
-    return tuple(f".{ms:03d}{o[0]}" for o in OFFSETS for ms in range(1000))
+@lru_cache(maxsize=1024)
+def _day(day: int) -> pa.Array:
+    """``YYYY-MM-DDThh:mm`` for each minute of day ``day`` after the epoch."""
+    date = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).strftime("%Y-%m-%dT")
+    return pa.array([f"{date}{m // 60:02d}:{m % 60:02d}" for m in range(1440)], pa.string())
 
 
 def render_times(ms: np.ndarray, offset: np.ndarray) -> pa.Array:
     """RFC 3339 text of each instant, written in the offset's local time."""
-    n = len(ms)
-    if n == 0:
+    if len(ms) == 0:
         return pa.array([], pa.string())
-    shift = np.array([o[1] for o in OFFSETS], dtype=np.int64)[offset]
-    local = ms + shift
-    day = local // MS_DAY
-    first = int(day.min())
-    dates = tuple(
-        (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=d)).strftime("%Y-%m-%d")
-        for d in range(first, int(day.max()) + 1)
-    )
-    parts = [Cat("date", dates), Cat("clock", _clock()), Cat("millis", _millis())]
-    values = {
-        "date": day - first,
-        "clock": (local % MS_DAY) // 1000,
-        "millis": offset * 1000 + local % 1000,
-    }
-    return render(parts, n, values)
+    local = ms + np.array([o[1] for o in OFFSETS], dtype=np.int64)[offset]
+    minute = local // 60_000
+    first, last = int(minute.min()) // 1440, int(minute.max()) // 1440
+    minutes = pa.concat_arrays([_day(d) for d in range(first, last + 1)])
+    return join([lookup(minutes, minute - first * 1440), lookup(_seconds(), local % 60_000),
+                 lookup([o[0] for o in OFFSETS], offset)])
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ prompts of 1024+ tokens, and one customer in five never caches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from workmeter.demo.tasks import Cols, pick
@@ -77,36 +79,53 @@ def draw_prompt(rng: np.random.Generator, c: Cols) -> None:
     c["prompt"] = np.clip(prompt, 8, 900_000).astype(np.int64)
 
 
+def _where(mask: np.ndarray, draw: Callable[[int], np.ndarray], n: int) -> np.ndarray:
+    """``draw(k)`` values at the ``k`` rows of ``mask``, 0 elsewhere (draws only what is used)."""
+    out = np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero(mask)
+    out[rows] = draw(len(rows))
+    return out
+
+
 def draw_rest(rng: np.random.Generator, c: Cols, caching: np.ndarray) -> None:
     """Cache reads and writes, output, reasoning, web search and tool-use tokens."""
     n = len(c["model"])
     wf, provider, prompt = c["workflow"], c["provider"], c["prompt"]
-    reasoning = _M["reasoning"][c["model"]]
-    out = rng.lognormal(_P["output"][wf], _P["output_sigma"][wf]) * np.where(reasoning, 2.0, 1.0)
-    c["output"] = np.clip(out, 1, 64_000).astype(np.int64)
-    c["reasoning"] = np.where(reasoning, (c["output"] * rng.uniform(0.3, 0.85, n)).astype(np.int64), 0)
-    hit = caching[c["customer"]] & (rng.random(n) < _P["cached"][wf])
-    read = np.where(hit, (prompt * rng.uniform(0.3, 0.95, n)).astype(np.int64), 0)
+    thinking = _M["reasoning"][c["model"]]
+    out = rng.lognormal(_P["output"][wf], _P["output_sigma"][wf]) * np.where(thinking, 2.0, 1.0)
+    c["output"] = output = np.clip(out, 1, 64_000).astype(np.int64)
+    rows = np.flatnonzero(thinking)
+    c["reasoning"] = _where(thinking, lambda k: output[rows] * rng.uniform(0.3, 0.85, k), n)
+    u = rng.random(n, dtype=np.float32)
+    hit = caching[c["customer"]] & (u < _P["cached"][wf])
+    if_hit = np.flatnonzero(hit)
+    read = _where(hit, lambda k: prompt[if_hit] * rng.uniform(0.3, 0.95, k), n)
     read = np.where(provider == OPENAI, read // 128 * 128, read)
     read[(provider != ANTHROPIC) & (prompt < 1024)] = 0
     c["cache_read"] = read
     _cache_writes(rng, c, caching)
     research = _P["research"][wf]
-    searching = (provider == ANTHROPIC) & (rng.random(n) < np.where(research, 0.25, 0.02))
-    c["web_search"] = np.where(searching, rng.integers(1, 7, n), 0)
-    tooling = (provider == GOOGLE) & (rng.random(n) < np.where(research, 0.2, 0.03))
-    c["tool_prompt"] = np.where(tooling, np.clip(rng.lognormal(6, 1, n), 1, 20_000).astype(np.int64), 0)
+    u = rng.random(n, dtype=np.float32)
+    searching = (provider == ANTHROPIC) & (u < np.where(research, 0.25, 0.02))
+    c["web_search"] = _where(searching, lambda k: rng.integers(1, 7, k), n)
+    tooling = (provider == GOOGLE) & (u < np.where(research, 0.2, 0.03))
+    c["tool_prompt"] = _where(tooling, lambda k: np.clip(rng.lognormal(6, 1, k), 1, 20_000), n)
 
 
 def _cache_writes(rng: np.random.Generator, c: Cols, caching: np.ndarray) -> None:
     n = len(c["model"])
-    anthropic = c["provider"] == ANTHROPIC
-    writing = anthropic & caching[c["customer"]] & (rng.random(n) < 0.25)
-    total = np.where(writing, ((c["prompt"] - c["cache_read"]) * rng.uniform(0.2, 0.8, n)).astype(np.int64), 0)
-    u = rng.random(n)
-    hour = np.where(u < 0.8, 0, np.where(u < 0.92, total, (total * rng.uniform(0.2, 0.8, n)).astype(np.int64)))
+    u = rng.random(n, dtype=np.float32)
+    writing = (c["provider"] == ANTHROPIC) & caching[c["customer"]] & (u < 0.25)
+    rows = np.flatnonzero(writing)
+    room = c["prompt"][rows] - c["cache_read"][rows]
+    total = _where(writing, lambda k: room * rng.uniform(0.2, 0.8, k), n)
+    # 80% of writes are all 5-minute, 12% all 1-hour, the rest split
+    ttl = u / np.float32(0.25)  # uniform again on the writing rows
+    split = writing & (ttl >= 0.92)
+    hour = np.where(writing & (ttl >= 0.8) & (ttl < 0.92), total, 0)
+    hour[split] = (total[split] * rng.uniform(0.2, 0.8, int(split.sum()))).astype(np.int64)
     hour[c["format"] == FORMATS.index("otel")] = 0  # OTel has no cache TTL: report 5-minute writes only
     c["write_1h"] = hour
     c["write_5m"] = total - hour
     # older API versions send no 5m/1h split (then all writes count as 5m)
-    c["has_split"] = (hour > 0) | (rng.random(n) > 0.2)
+    c["has_split"] = (hour > 0) | (rng.random(n, dtype=np.float32) > 0.2)
