@@ -85,6 +85,12 @@ model = "claude-3-7-sonnet-latest"
 valid_from = "2025-10-01"
 prices = { input_mtok = "2", output_mtok = "10", cache_write_5m_mtok = "2.5" }
 
+[[model]]
+provider = "openai"
+model = "o3"
+service_tier = "flex"
+prices = { input_mtok = "1", output_mtok = "4" }
+
 [[adjustment]]
 provider = "openai"
 model = "gpt-4o"
@@ -116,6 +122,13 @@ def test_book_overrides_list_prices_only_inside_its_validity(booked: object) -> 
     before = rate(booked, "anthropic", "claude-3-7-sonnet-20250219", b, AT)  # type: ignore[arg-type]
     after = rate(booked, "anthropic", "claude-3-7-sonnet-20250219", b, datetime(2025, 10, 1, tzinfo=UTC))  # type: ignore[arg-type]
     assert (before.total, after.total) == (Decimal(18), Decimal(12))
+
+
+def test_book_prices_a_service_tier_the_list_data_lacks(booked: object) -> None:
+    b = Buckets(input=1_000_000, output=1_000_000)
+    assert rate(list_catalog(), "openai", "o3", b, AT, "flex").reason == "service tier flex not in catalog"
+    assert rate(booked, "openai", "o3", b, AT, "flex").total == Decimal(5)  # type: ignore[arg-type]
+    assert rate(booked, "openai", "o3", b, AT).total == Decimal(10)  # standard untouched  # type: ignore[arg-type]
 
 
 def test_discount_applies_inside_its_dates(booked: object) -> None:
