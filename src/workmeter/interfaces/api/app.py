@@ -17,11 +17,15 @@ from fastapi import FastAPI
 
 from workmeter.interfaces.api import (
     errors,
+    routes_billing,
     routes_ingest,
+    routes_invoices,
     routes_keys,
     routes_ledger,
     routes_ops,
     routes_otlp,
+    routes_prices,
+    routes_work,
 )
 from workmeter.interfaces.api.logs import AccessMiddleware
 from workmeter.interfaces.api.metrics import standard_registry
@@ -30,13 +34,9 @@ from workmeter.interfaces.api.writer import GroupCommitWriter
 
 log = logging.getLogger("workmeter.server")
 
-#: Routers for reports owned by other packages, imported when those packages exist.
-OPTIONAL_ROUTERS: tuple[str, ...] = (
-    "workmeter.interfaces.api.routes_prices",
-    "workmeter.interfaces.api.routes_billing",
-    "workmeter.interfaces.api.routes_work",
-    "workmeter.interfaces.api.routes_meters",
-)
+#: Every router, in the order the OpenAPI document lists them.
+ROUTERS = (routes_ingest, routes_otlp, routes_ledger, routes_prices, routes_billing, routes_invoices,
+           routes_work, routes_keys, routes_ops)
 
 
 def create_app(settings: ServerSettings, wm: Any = None) -> FastAPI:
@@ -70,26 +70,11 @@ def create_app(settings: ServerSettings, wm: Any = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    for module in (routes_ingest, routes_otlp, routes_ledger, routes_keys, routes_ops):
+    for module in ROUTERS:
         app.include_router(module.router)
-    for router in _optional_routers():
-        app.include_router(router)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     _drop_422_docs(app)
     return app
-
-
-def _optional_routers() -> list[Any]:
-    import importlib
-
-    found = []
-    for name in OPTIONAL_ROUTERS:
-        try:
-            found.append(importlib.import_module(name).router)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
 
 
 async def _flush_keys(app: FastAPI, every: float) -> None:

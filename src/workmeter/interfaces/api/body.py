@@ -8,7 +8,9 @@ is 415 ``unsupported_media``.
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
+import orjson
 from fastapi import Request
 
 from workmeter.core.errors import InvalidInput
@@ -51,3 +53,19 @@ def _inflate(body: bytes, max_bytes: int, *, gzip: bool) -> bytes:
     if len(out) > max_bytes or inflater.unconsumed_tail:
         raise TooLarge(f"decompressed body is above the limit of {max_bytes} bytes", where="body")
     return out
+
+
+async def json_body(request: Request, limit: int = 1024 * 1024) -> dict[str, Any]:
+    """A JSON object body (400 when it is not one)."""
+    try:
+        body = orjson.loads(await read_body(request, limit))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}", where="body") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object", where="body")
+    return body
+
+
+def body_doc(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    """``openapi_extra`` documenting a request body read by hand."""
+    return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}

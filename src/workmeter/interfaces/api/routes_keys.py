@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Request, Security
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from starlette.responses import Response
 
 from workmeter.core.errors import InvalidInput
 from workmeter.interfaces.api.auth import ADMIN, Principal
+from workmeter.interfaces.api.bodies import Body
 from workmeter.interfaces.api.body import read_body
 from workmeter.interfaces.api.errors import error_responses
 from workmeter.interfaces.api.render import JSON, rows_response
@@ -25,7 +26,7 @@ KEY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["id", "prefix", "sc
     "last_used_at": {"type": ["string", "null"]}}}
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(Body):
     scope: Literal["ingest", "read", "admin"]
     customer: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
     name: str | None = Field(None, max_length=200)
