@@ -5,8 +5,10 @@ in order. A call is a *retry* with a workflow-specific chance (four times as
 likely in failed tasks, 70% in the 1% of tasks caught in a retry storm): it
 repeats the previous prompt, so it keeps that call's ``prompt_hash``,
 model, format, tier and prompt size. Calls per task are heavy-tailed and
-research agents make many more than invoice extraction; a few runaway tasks
-make 25× their share. Ad-hoc calls (about a tenth) belong to no task.
+research agents make many more than invoice extraction, and more and more
+over the period (2.5× by its end: tokens grow while completed work does
+not); a few runaway tasks make 25× their share. Ad-hoc calls (about a
+tenth) belong to no task.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ _FORCED: dict[str, tuple[str, int]] = {
 _CALLS = np.array([w.calls for w in WORKFLOWS])
 _RETRY = np.array([w.retry for w in WORKFLOWS])
 _STATUS_FACTOR = np.array([1.0, 1.5, 0.6, 0.5])  # completed, failed, abandoned, silent
+#: growth of calls per task over the period (research agents get chattier; their work does not grow)
+_CHATTIER = np.array([1.5 if w.name == "research-agent" else 0.0 for w in WORKFLOWS])
 _ADHOC_CDF = model_cdf([ADHOC.models])[0]
 
 
@@ -69,6 +73,8 @@ def task_calls(rng: np.random.Generator, t: Cols, n: int, world: World) -> Cols:
     T = len(t["status"])
     wf = t["workflow"]
     weight = _CALLS[wf] * rng.lognormal(0, 0.6, T) * _STATUS_FACTOR[t["status"]] * np.where(t["runaway"], 25, 1)
+    span = world.period.end_ms - world.period.start_ms
+    weight *= 1 + _CHATTIER[wf] * (t["start"] - world.period.start_ms) / span
     counts = 1 + rng.multinomial(n - T, weight / weight.sum())
     task = np.repeat(np.arange(T), counts)
     k = np.arange(n) - (np.cumsum(counts) - counts)[task]

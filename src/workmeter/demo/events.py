@@ -1,9 +1,10 @@
 """CloudEvents envelopes around generated usage and task data, merged into one stream.
 
-Rows are rendered per template (one per usage format, one for task
-lifecycle events, one for outcomes), each sorted by time, then interleaved
-in batches of :data:`BATCH` rows ordered by their first time — the way
-several gateways and collectors each deliver their own batches.
+Rows are rendered per frame (one per usage format and kind of call, one for
+task lifecycle events, one for outcomes), each in time order (calls follow
+their tasks' start order, so they are nearly sorted), then interleaved in
+batches ordered by their first time — the way several gateways and
+collectors each deliver their own batches.
 """
 
 from __future__ import annotations
