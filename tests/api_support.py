@@ -61,9 +61,9 @@ class ThreadServer:
         self.thread.join(30)
         self.sock.close()
 
-    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+    def client(self, key: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Client:
+        auth = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers={**auth, **(headers or {})}, timeout=30, **kwargs)
 
 
 class ProcessServer:
@@ -112,3 +112,70 @@ def usage_event(id_: str, *, subject: str = "cus_a", source: str = "test", input
     body.update(data)
     return {"specversion": "1.0", "id": id_, "source": source, "type": "llm.usage", "subject": subject,
             "time": time_, "data": body}
+
+
+# -- a small billing world shared by the report and tenant tests -----------------------------
+ACME, GLOBEX = "acme", "globex"
+
+PLAN = """[plan]
+key = "pro"
+currency = "USD"
+
+[[charge]]
+key = "platform_fee"
+type = "flat"
+amount = "99.00"
+
+[[charge]]
+key = "tokens"
+type = "markup"
+percent = "20"
+"""
+
+
+def _usage(customer: str, n: int, day: int, task: str, **buckets: int) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": f"{customer}-u{n}", "source": "world", "type": "llm.usage",
+            "subject": customer, "time": f"2026-10-{day:02d}T10:00:00Z",
+            "data": {"provider": "acme-ai", "model": "unit-1", "usage_format": "buckets", "usage": buckets,
+                     "task_id": task, "attributes": {"team": f"{customer}-team", "workflow": "triage"}}}
+
+
+def _task(customer: str, kind: str, task: str, day: int, hour: int) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": f"{customer}-{task}-{kind}", "source": "world", "type": f"task.{kind}",
+            "subject": customer, "time": f"2026-10-{day:02d}T{hour:02d}:00:00Z",
+            "data": {"task_id": task, "workflow": "triage"}}
+
+
+def world_events(customer: str) -> list[dict[str, Any]]:
+    """Two tasks per customer (one completed and resolved, one failed), usage on both, one unpriced call."""
+    unpriced = _usage(customer, 9, 5, f"{customer}-t1", input=10)
+    unpriced["data"]["model"] = "unit-unknown"
+    outcome = _task(customer, "outcome", f"{customer}-t1", 3, 12)
+    outcome["data"].update(outcome="resolved", value="12.50", confirmed=True)
+    return [outcome,
+        _task(customer, "started", f"{customer}-t1", 3, 9), _usage(customer, 1, 3, f"{customer}-t1", input=1_000_000),
+        _task(customer, "completed", f"{customer}-t1", 3, 11),
+        _task(customer, "started", f"{customer}-t2", 4, 9), _usage(customer, 2, 4, f"{customer}-t2", output=100_000),
+        _task(customer, "failed", f"{customer}-t2", 4, 11), unpriced,
+    ]
+
+
+def build_world(folder: Path, template: Path) -> Path:
+    """ACME and GLOBEX on plan ``pro`` with October usage, tasks and finalized invoices (WM-000001/2)."""
+    import shutil
+    from datetime import date
+
+    db = folder / "world.duckdb"
+    shutil.copy(template, db)
+    (folder / "pro.toml").write_text(PLAN)
+    with Workmeter.open(db) as wm:
+        wm.billing.apply_plans([folder / "pro.toml"])
+        for customer in (ACME, GLOBEX):
+            wm.billing.add_customer(customer, customer.title(), "USD", "UTC")
+            wm.billing.subscribe(customer, "pro", date(2026, 9, 1))
+            assert wm.ledger.ingest(world_events(customer)).accepted == 8
+            wm.billing.finalize(customer, "2026-10")
+            wm.billing.grant_credits(customer, "5.00", reason="welcome")
+        conflict = _usage(ACME, 1, 3, f"{ACME}-t1", input=999)
+        wm.ledger.ingest([{"specversion": "1.0", "id": "bad", "source": "world", "type": "llm.usage"}, conflict])
+    return db
