@@ -115,7 +115,7 @@ def usage_event(id_: str, *, subject: str = "cus_a", source: str = "test", input
 
 
 # -- a small billing world shared by the report and tenant tests -----------------------------
-ACME, GLOBEX = "acme", "globex"
+ACME, GLOBEX = "cus_acme", "cus_globex"
 
 PLAN = """[plan]
 key = "pro"
