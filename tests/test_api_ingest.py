@@ -6,12 +6,13 @@ import gzip
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
-from api_support import ThreadServer, usage_event
+from api_support import ProcessServer, ThreadServer, usage_event
 from workmeter.app import Workmeter
 
 
@@ -224,3 +225,31 @@ def _wait(condition, timeout: float = 10) -> None:  # type: ignore[no-untyped-de
         time.sleep(0.01)
 
 
+
+
+def test_logs_are_json_and_never_carry_keys_or_payloads(server: ThreadServer, caplog: pytest.LogCaptureFixture) -> None:
+    from workmeter.interfaces.api.logs import JsonFormatter
+
+    key = server.wm.keys.create("ingest")[1]
+    caplog.set_level("INFO", logger="workmeter")
+    with server.client(key) as c:
+        assert c.post("/api/v1/events", json=[usage_event("log-1", subject="cus_secret_payload")]).status_code == 204
+        assert c.post("/api/v1/events", json=[usage_event("log-2")], headers={"Authorization": "Bearer wm_bad_key"}
+                      ).status_code == 401
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name.startswith("workmeter")]
+    access = [orjson.loads(line) for line in lines if '"request"' in line]
+    assert access and all(a["route"] == "/api/v1/events" for a in access)
+    assert access[0]["key"] == f"wm_{key.split('_')[1]}" and access[0]["status"] == 204
+    text = "\n".join(lines)
+    assert key.split("_", 2)[2] not in text and "wm_bad_key" not in text and "cus_secret_payload" not in text
+
+
+def test_no_auth_says_so_loudly_and_needs_no_key(tmp_path: Path) -> None:
+    server = ProcessServer(tmp_path / "open.duckdb", "--no-auth").start()
+    try:
+        assert httpx.post(f"{server.url}/api/v1/events", json=[usage_event("open-1")], timeout=10).status_code == 204
+        assert httpx.get(f"{server.url}/api/v1/usage", timeout=10).json()[0]["events"] == 1
+    finally:
+        server.stop()
+    assert server.proc is not None and server.proc.stderr is not None
+    assert "authentication is OFF" in server.proc.stderr.read().decode()

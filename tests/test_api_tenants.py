@@ -122,3 +122,4 @@ def test_operations_endpoints_carry_no_customer_data(world: tuple[ThreadServer, 
         for _, path in OPERATIONS:
             response = c.get(path)
             assert response.status_code == 200 and ACME not in response.text and GLOBEX not in response.text
+    assert "workmeter_unpriced_events 2" in response.text  # one unknown-model call per customer

@@ -93,6 +93,12 @@ def test_sdk_app_shows_up_in_usage_and_tasks(server: ThreadServer) -> None:
         rows = c.get("/api/v1/usage", params={"by": "customer,model,task"}).json()
     assert [(r["customer"], r["model"], r["task"], r["events"], r["input"], r["cache_read"]) for r in rows] == \
         [("cus_a", "gpt-4o-2024-08-06", trace_id, 1, 500, 1000)]
+    with server.client(admin) as c:
+        tasks = {t["task_id"]: t for t in c.get("/api/v1/tasks", params={"customer": "cus_a"}).json()}
+    assert (tasks[trace_id]["workflow"], tasks[trace_id]["status"], tasks[trace_id]["calls_total"]) == \
+        ("triage", "completed", 1)
+    nested = tasks[f"{trace_id}/{sub_id}"]
+    assert (nested["workflow"], nested["status"], nested["parent_task_id"]) == ("lookup", "failed", trace_id)
 
 
 def test_spans_without_a_customer_are_rejected_with_a_reason(server: ThreadServer) -> None:

@@ -51,6 +51,11 @@ class Registry:
         self._help[name] = ("gauge", help_text)
         self._gauges[name] = read
 
+    def set(self, name: str, help_text: str, value: float) -> None:
+        """A gauge whose value the caller sets (e.g. a cached count)."""
+        self._help[name] = ("gauge", help_text)
+        self._gauges[name] = lambda: value
+
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
         with self._lock:
