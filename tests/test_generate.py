@@ -284,6 +284,8 @@ def test_chunks_keep_ids_unique() -> None:
 
     chunks = list(iter_chunks(5_000, 3, START, 10, 5, chunk=2_000))
     assert [c.num_rows for c in chunks] == [2_000, 2_000, 1_000]
+    threaded = list(iter_chunks(5_000, 3, START, 10, 5, chunk=2_000, workers=2))
+    assert all(a.equals(b) for a, b in zip(chunks, threaded, strict=True)), "threads change nothing"
     keys = Counter((s, i) for c in chunks for s, i in zip(c["source"].to_pylist(), c["id"].to_pylist(), strict=True))
     total = sum(counts_of(c).duplicates + counts_of(c).conflicts for c in chunks)
     assert sum(n - 1 for n in keys.values()) == total

@@ -52,7 +52,7 @@ def generate(
     total = Counts()
 
     def chunks() -> Iterator[Any]:
-        for table in iter_chunks(events, seed, first, days, customers):
+        for table in iter_chunks(events, seed, first, days, customers, workers=2):
             total.add(counts_of(table))
             yield table
 
