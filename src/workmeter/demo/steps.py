@@ -110,10 +110,8 @@ def _rejects(run: DemoRun) -> Result:
 
 @demo_step("usage", "usage by customer (top rows by events)", 20)
 def _usage(run: DemoRun) -> Result:
-    from workmeter.ledger.usage import usage_report
-
     names = customer_names(max(run.customers, 1))
-    rows = sorted(usage_report(run.app.db, "customer", run.start, run.end), key=lambda r: -int(r["events"]))
+    rows = sorted(run.app.usage("customer", run.start, run.end), key=lambda r: -int(r["events"]))
     keep = ("events", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "cost", "unpriced_events")
     return [{"customer": r["customer"], "name": names.get(r["customer"], ""), **{k: r[k] for k in keep if k in r}}
             for r in rows[: run.top]]

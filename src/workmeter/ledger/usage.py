@@ -1,7 +1,7 @@
 """The usage report: event counts and bucket sums grouped by any dimension.
 
-Reads ``rated_events`` (usage with exact cost) when the pricing package has
-created it, else ``live_events``. Rows carry the group keys, ``events``, every
+Reads ``live_events`` (counts only) or, through ``Workmeter.usage``, the
+``rated_events`` view (usage with exact cost). Rows carry the group keys, ``events``, every
 bucket sum, and — when rated — ``cost`` (exact decimal string, sum of priced
 events) and ``unpriced_events`` (events with no price: never counted as $0).
 """
@@ -14,7 +14,7 @@ from typing import Any
 from workmeter.core.errors import InvalidInput
 from workmeter.core.money import fmt
 from workmeter.normalize.buckets import ALL_COUNTS
-from workmeter.store.duckdb import Database, first
+from workmeter.store.duckdb import Database
 
 #: Group key → SQL expression over the event row.
 GROUP_KEYS: dict[str, str] = {
@@ -44,12 +44,6 @@ def parse_by(by: str | list[str] | None) -> list[str]:
     return keys
 
 
-def has_view(db: Database, name: str) -> bool:
-    row = first(db.read().execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]))
-    return bool(row and row[0])
-
-
 def time_filter(start: datetime | None, end: datetime | None, subjects: list[str] | None,
                 col: str = "time") -> tuple[str, list[Any]]:
     """A WHERE clause for the half-open period [start, end) and an optional customer list."""
@@ -68,14 +62,18 @@ def time_filter(start: datetime | None, end: datetime | None, subjects: list[str
 
 
 def usage_report(db: Database, by: str | list[str] | None = None, start: datetime | None = None,
-                 end: datetime | None = None, subjects: list[str] | None = None) -> list[dict[str, Any]]:
+                 end: datetime | None = None, subjects: list[str] | None = None,
+                 source: str = "live_events") -> list[dict[str, Any]]:
+    """Group usage events; ``source`` is ``live_events`` (counts only) or a rated view (with cost).
+
+    Callers that want cost go through ``Workmeter.usage``, which rates new model keys first.
+    """
     keys = parse_by(by)
-    rated = has_view(db, "rated_events")
-    source = "rated_events" if rated else "live_events"
+    rated = source != "live_events"
     where, params = time_filter(start, end, subjects)
     key_sql = ", ".join(f"{GROUP_KEYS[k]} AS \"{k}\"" for k in keys)
     sums = ", ".join(f'CAST(coalesce(sum("{b}"), 0) AS BIGINT) AS "{b}"' for b in BUCKET_FIELDS)
-    cost = (", sum(cost) AS cost, count(*) FILTER (WHERE cost IS NULL) AS unpriced_events" if rated else "")
+    cost = (", sum(cost) AS cost, count(*) FILTER (WHERE NOT priced) AS unpriced_events" if rated else "")
     sql = (f"SELECT {key_sql}, count(*) AS events, {sums}{cost} FROM {source} "
            f"WHERE type = 'llm.usage' AND {where} GROUP BY ALL ORDER BY ALL")
     cur = db.read()

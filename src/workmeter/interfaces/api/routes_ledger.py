@@ -15,7 +15,7 @@ from starlette.responses import Response
 from workmeter.interfaces.api.auth import READ, Principal, subjects_for
 from workmeter.interfaces.api.params import CUSTOMERS, FROM, TO, by_pattern, instant, rows_doc, unbound_only
 from workmeter.interfaces.api.render import Page, rows_response
-from workmeter.ledger.usage import GROUP_KEYS, usage_report
+from workmeter.ledger.usage import GROUP_KEYS
 
 router = APIRouter(tags=["ledger"])
 
@@ -26,8 +26,8 @@ def usage(request: Request, by: str = Query("customer", description="Group keys,
                                             pattern=by_pattern(GROUP_KEYS)),
           start: str | None = FROM, end: str | None = TO, customer: list[str] | None = CUSTOMERS,
           page: Page = Depends(), principal: Principal = Security(READ)) -> Response:
-    rows = usage_report(request.app.state.wm.db, by, instant(start, "from"), instant(end, "to"),
-                        subjects_for(principal, customer))
+    rows = request.app.state.wm.usage(by, instant(start, "from"), instant(end, "to"),
+                                      subjects_for(principal, customer))
     return rows_response(request, rows, page)
 
 

@@ -70,10 +70,8 @@ def usage(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Event counts, token buckets and cost per group."""
-    from workmeter.ledger.usage import usage_report
-
     app = state(ctx).app()
-    rows = usage_report(app.db, by, optional(start, "--from"), optional(end, "--to"), customer or None)
+    rows = app.usage(by, optional(start, "--from"), optional(end, "--to"), customer or None)
     report(ctx, rows, json_flag=json_out, title="usage")
 
 
