@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import orjson
-from conftest import usage_event
 from typer.testing import CliRunner
 
+from conftest import usage_event
 from workmeter.app import Workmeter
 from workmeter.interfaces.cli.main import app as cli
 
