@@ -136,6 +136,11 @@ def _iso(nanos: int) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _count(value: Any) -> Any:
+    """Token counts are integers; some SDKs record them as whole doubles (``12.0``)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (list, dict)):
         return None
@@ -218,7 +223,7 @@ class SpanMapper:
         data: dict[str, Any] = {
             "provider": PROVIDER_ALIASES.get(provider or "", provider),
             "model": _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model")),
-            "usage": {k: v for k, v in attrs.items() if k.startswith("gen_ai.usage.")},
+            "usage": {k: _count(v) for k, v in attrs.items() if k.startswith("gen_ai.usage.")},
             "usage_format": "otel",
             "task_id": span.trace_id.hex(),
             "attributes": labels,
