@@ -91,6 +91,7 @@ def demo(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Generate a realistic month for ~50 customers, ingest it, and tour the reports."""
+    from workmeter.demo import tour  # noqa: F401  (registers the report steps)
     from workmeter.demo.steps import DemoRun, generate_and_ingest, previous_month, steps
 
     start, end = month_bounds(month) if month else previous_month()
