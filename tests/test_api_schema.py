@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api_support import ThreadServer, usage_event
+from api_support import ProcessServer, usage_event
 from workmeter.app import Workmeter
 
 EXAMPLES = 5
@@ -28,12 +28,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 """
 
 
-def test_openapi_document_holds_under_schemathesis(wm: Workmeter, tmp_path: Path) -> None:
-    wm.ledger.ingest([usage_event(f"s{i}", subject=f"cus_{i % 3}") for i in range(12)])
+def test_openapi_document_holds_under_schemathesis(tmp_path: Path) -> None:
+    db = tmp_path / "schema.duckdb"
+    with Workmeter.open(db) as wm:
+        wm.ledger.ingest([usage_event(f"s{i}", subject=f"cus_{i % 3}") for i in range(12)])
+        key = wm.keys.create("admin", name="schemathesis")[1]
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    with ThreadServer(wm) as server:
-        key = wm.keys.create("admin", name="schemathesis")[1]
+    server = ProcessServer(db).start()
+    try:
         st = Path(sys.executable).with_name("st")
         result = subprocess.run(
             [str(st), "--config-file", str(config), "run", f"{server.url}/openapi.json", "--checks", "all",
@@ -41,6 +44,8 @@ def test_openapi_document_holds_under_schemathesis(wm: Workmeter, tmp_path: Path
              "--no-color", "--header", f"Authorization: Bearer {key}", "--workers", "1", "--phases", "coverage,fuzzing"],
             capture_output=True, text=True, timeout=400, cwd=tmp_path,
         )
+    finally:
+        server.stop()
     lines = result.stdout.splitlines()
     tail = "\n".join(lines[-80:])
     assert result.returncode == 0, tail
