@@ -78,3 +78,13 @@ def test_cheaper_model_with_a_worse_success_rate_is_no_alternative(wm: Workmeter
     events += done("O", "sum", call("O", at(1, 1, 1), output=1000))
     load(wm, events)
     assert "expensive_model" not in {f["kind"] for f in wm.work.waste(as_of=AS_OF)}
+
+
+def test_an_unpriced_model_is_never_the_cheaper_alternative(wm: Workmeter) -> None:
+    ev: list[dict] = []
+    for i in range(5):
+        ev += done(f"U{i}", "sum", call(f"U{i}", at(1, 1, 1), model="in-house-ft-model", output=1000))
+    for i in range(2):
+        ev += done(f"O{i}", "sum", call(f"O{i}", at(1, 1, 1), output=1000))
+    load(wm, ev)
+    assert "expensive_model" not in {f["kind"] for f in wm.work.waste(as_of=AS_OF)}

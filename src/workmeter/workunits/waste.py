@@ -27,7 +27,9 @@ positive saving are dropped. Tasks count by their own attributes; the window
     cheaper alternative in the same workflow: a model with ≥
     ``model_min_completed`` completed tasks, a success rate at most
     ``model_success_tolerance`` lower, and a lower naive cost per completed task.
-    Saving = task cost − that model's naive cost per completed task.
+    Saving = task cost − that model's naive cost per completed task. Tasks with
+    unpriced calls take no part in the comparison (their cost is not known, so
+    an unpriced model never looks cheap).
 
 Retry, cache and expensive-model items skip tasks under a failed or abandoned
 top-level task, whose whole cost is already counted; runaway and
@@ -113,7 +115,8 @@ WHERE t.is_top AND t.status NOT IN ('failed', 'abandoned') AND t.cost_total > $k
 _MODEL_STATS = f"""SELECT workflow, model, count(*) FILTER (WHERE status = 'completed') AS done,
   count(*) FILTER (WHERE status IN ('completed', 'failed', 'abandoned')) AS finished,
   coalesce(sum(cost_total) FILTER (WHERE status = 'completed'), 0) AS done_cost
-FROM _wm_tasks WHERE is_top AND workflow IS NOT NULL AND model IS NOT NULL AND {_WIN} GROUP BY ALL"""
+FROM _wm_tasks WHERE is_top AND workflow IS NOT NULL AND model IS NOT NULL AND unpriced_calls_total = 0
+  AND {_WIN} GROUP BY ALL"""
 
 _EXPENSIVE = f"""INSERT INTO _wm_witems
 SELECT 'expensive_model', {_DIMS}, a.model || ' → ' || a.alt_model, NULL, t.cost_total - a.alt_cost
