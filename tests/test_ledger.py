@@ -124,3 +124,10 @@ def test_usage_report_groups_and_filters(wm: Workmeter) -> None:
     rows = usage_report(wm.db, "customer,month", datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
     assert [(r["customer"], r["month"], r["events"], r["input"], r["output"]) for r in rows] == [
         ("a", "2026-10", 2, 4, 6)]
+
+
+def test_usage_report_without_group_keys_is_one_total_row(wm: Workmeter) -> None:
+    wm.ledger.ingest([usage_event("1", subject="a"), usage_event("2", subject="b")])
+    rows = usage_report(wm.db, "")
+    assert [(r["events"], r["input"]) for r in rows] == [(2, 200)]
+    assert "customer" not in rows[0]

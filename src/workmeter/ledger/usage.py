@@ -37,7 +37,8 @@ assert set(BUCKET_FIELDS) == set(ALL_COUNTS)
 
 
 def parse_by(by: str | list[str] | None) -> list[str]:
-    keys = [k.strip() for k in (by.split(",") if isinstance(by, str) else (by or ["customer"])) if k.strip()]
+    """Group keys from ``"customer,model"`` or a list; empty means one total row."""
+    keys = [k.strip() for k in (by.split(",") if isinstance(by, str) else (by or [])) if k.strip()]
     unknown = [k for k in keys if k not in GROUP_KEYS]
     if unknown:
         raise InvalidInput(f"unknown group key {unknown[0]!r}; use any of {', '.join(GROUP_KEYS)}", where="--by")
@@ -71,10 +72,10 @@ def usage_report(db: Database, by: str | list[str] | None = None, start: datetim
     keys = parse_by(by)
     rated = source != "live_events"
     where, params = time_filter(start, end, subjects)
-    key_sql = ", ".join(f"{GROUP_KEYS[k]} AS \"{k}\"" for k in keys)
+    key_sql = "".join(f"{GROUP_KEYS[k]} AS \"{k}\", " for k in keys)
     sums = ", ".join(f'CAST(coalesce(sum("{b}"), 0) AS BIGINT) AS "{b}"' for b in BUCKET_FIELDS)
     cost = (", sum(cost) AS cost, count(*) FILTER (WHERE NOT priced) AS unpriced_events" if rated else "")
-    sql = (f"SELECT {key_sql}, count(*) AS events, {sums}{cost} FROM {source} "
+    sql = (f"SELECT {key_sql}count(*) AS events, {sums}{cost} FROM {source} "
            f"WHERE type = 'llm.usage' AND {where} GROUP BY ALL ORDER BY ALL")
     cur = db.read()
     result = cur.execute(sql, params)
