@@ -13,7 +13,6 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from workmeter.core.errors import NotFound, WorkmeterError
 
@@ -66,39 +65,13 @@ def _default(obj: Any) -> Any:
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, title: str | None = None) -> None:
+    """Rows as a table on stdout: values never cut short (see :mod:`.tables`)."""
     if not rows:
         console.print("[dim](no rows)[/dim]")
         return
-    cols = list(columns or rows[0].keys())
-    table = Table(title=title, show_lines=False)
-    for col in cols:
-        numeric = all(_is_num(r.get(col)) for r in rows[:50])
-        table.add_column(col, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(_default_str(row.get(c))) for c in cols))
-    console.print(table)
+    from workmeter.interfaces.cli.tables import render_table
 
-
-def _is_num(value: Any) -> bool:
-    from decimal import Decimal
-
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return True
-    if isinstance(value, str):
-        try:
-            Decimal(value)
-            return True
-        except Exception:
-            return False
-    return value is None
-
-
-def _default_str(value: Any) -> Any:
-    from decimal import Decimal
-
-    from workmeter.core.money import fmt
-
-    return fmt(value) if isinstance(value, Decimal) else value
+    render_table(console, rows, columns, title)
 
 
 def report(ctx: typer.Context, rows: Sequence[dict[str, Any]], *, json_flag: bool = False,
