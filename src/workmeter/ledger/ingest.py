@@ -24,7 +24,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS, ENVELOPE_FROM_TEXT, staged_sql
+from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS_SEEN, ENVELOPE_FROM_TEXT, staged_sql
 from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
@@ -76,53 +76,62 @@ class IngestReport:
         return self
 
 
-_CLASSIFY = """
-CREATE OR REPLACE TEMP TABLE _cls AS
-WITH s AS (SELECT * FROM _stage WHERE reason IS NULL),
-ranked AS (
-  SELECT s.pos, s.key_hash, s.source, s.id, s.payload_hash,
-         row_number() OVER (PARTITION BY s.key_hash, s.source, s.id ORDER BY s.pos) AS rk,
-         first_value(s.payload_hash) OVER (PARTITION BY s.key_hash, s.source, s.id ORDER BY s.pos) AS first_hash
-  FROM s
-),
-seen AS (
-  SELECT e.key_hash, e.source, e.id, e.payload_hash
-  FROM events e SEMI JOIN (SELECT DISTINCT key_hash FROM s) k ON e.key_hash = k.key_hash
-)
-SELECT r.pos, r.source, r.id, r.payload_hash,
-       CASE
-         WHEN x.key_hash IS NOT NULL AND x.payload_hash = r.payload_hash THEN 'duplicate'
-         WHEN x.key_hash IS NOT NULL THEN 'conflict'
-         WHEN r.rk = 1 THEN 'accepted'
-         WHEN r.first_hash = r.payload_hash THEN 'duplicate'
-         ELSE 'conflict'
-       END AS status,
-       coalesce(x.payload_hash, r.first_hash) AS existing_hash
-FROM ranked r
-LEFT JOIN seen x ON x.key_hash = r.key_hash AND x.source = r.source AND x.id = r.id
+#: Stored events with the key of a valid staged event: key_hash first (one integer column),
+#: then source, id and payload hash only for the rows it found.
+_SEEN = """
+SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e
+SEMI JOIN (SELECT x.rowid AS r FROM events x SEMI JOIN {keys} k ON x.key_hash = k.key_hash) h ON e.rowid = h.r
 """
+
+
+def _classify_sql(seen_in_stage: bool, base: int) -> str:
+    """``_cls``: the status of every valid staged event, its seq when accepted, the hash it is compared to.
+
+    A stored key decides first (same payload hash: duplicate, else conflict); among new keys
+    the first occurrence in the batch is accepted and later ones are compared to it.
+    """
+    if seen_in_stage:
+        valid = "SELECT pos, key_hash, source, id, payload_hash, seen_hash FROM _stage WHERE reason IS NULL"
+    else:
+        keys = "(SELECT key_hash FROM _stage WHERE reason IS NULL)"
+        valid = (f"SELECT s.pos, s.key_hash, s.source, s.id, s.payload_hash, x.payload_hash AS seen_hash "
+                 f"FROM _stage s LEFT JOIN ({_SEEN.format(keys=keys)}) x "
+                 f"ON x.key_hash = s.key_hash AND x.source = s.source AND x.id = s.id WHERE s.reason IS NULL")
+    return f"""
+CREATE OR REPLACE TEMP TABLE _cls AS
+WITH s AS ({valid}),
+repeated AS (
+  SELECT key_hash, source, id, min(pos) AS first_pos, arg_min(payload_hash, pos) AS first_hash
+  FROM s WHERE seen_hash IS NULL GROUP BY key_hash, source, id HAVING count(*) > 1
+),
+c AS (
+  SELECT s.pos, s.source, s.id, s.payload_hash,
+         CASE WHEN s.seen_hash = s.payload_hash THEN 'duplicate'
+              WHEN s.seen_hash IS NOT NULL THEN 'conflict'
+              WHEN r.first_pos IS NULL OR r.first_pos = s.pos THEN 'accepted'
+              WHEN r.first_hash = s.payload_hash THEN 'duplicate'
+              ELSE 'conflict' END AS status,
+         coalesce(s.seen_hash, r.first_hash) AS existing_hash
+  FROM s LEFT JOIN repeated r ON r.key_hash = s.key_hash AND r.source = s.source AND r.id = s.id
+)
+SELECT *, CASE WHEN status = 'accepted'
+               THEN {base} + row_number() OVER (PARTITION BY status = 'accepted' ORDER BY pos) END AS seq
+FROM c
+"""
+
 
 _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
 
 
 def _insert_events_sql() -> str:
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-    exprs = []
-    for c in _EVENT_COLS:
-        if c == "seq":
-            exprs.append("$base + row_number() OVER (ORDER BY s.pos)")
-        elif c == "ingested_at":
-            exprs.append("now()")
-        else:
-            exprs.append(f's."{c}"')
-    return (
-        f"INSERT INTO events ({cols}) SELECT {', '.join(exprs)} "
-        "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'"
-    )
+    exprs = {"seq": "c.seq", "ingested_at": "now()"}
+    select = ", ".join(exprs.get(c, f's."{c}"') for c in _EVENT_COLS)
+    return (f"INSERT INTO events ({cols}) SELECT {select} "
+            "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'")
 
 
 _INSERT_EVENTS = _insert_events_sql()
-
 
 
 class Ledger:
@@ -143,29 +152,30 @@ class Ledger:
         """Ingest a columnar batch: specversion, id, source, type, subject, time, data (JSON text)."""
         if "pos" not in table.column_names:
             table = table.append_column("pos", pa.array(range(table.num_rows), pa.int64()))
-        return self._run(ENVELOPE_FROM_COLUMNS, table, origin, with_results)
+        return self._run(ENVELOPE_FROM_COLUMNS_SEEN, table, origin, with_results, seen_in_stage=True)
 
     def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: bool = False) -> IngestReport:
         """Ingest from any SQL producing the columnar envelope (e.g. ``read_parquet``)."""
         return self._run(envelope_sql, None, origin, with_results)
 
-    def _run(self, envelope_sql: str, table: pa.Table | None, origin: str, with_results: bool) -> IngestReport:
+    def _run(self, envelope_sql: str, table: pa.Table | None, origin: str, with_results: bool,
+             seen_in_stage: bool = False) -> IngestReport:
         with self.db.write() as con:
             if table is not None:
                 con.register("_input", table)
             try:
                 return self._stage_and_append(con, envelope_sql.replace("{input}", "_input"), origin,
-                                              with_results)
+                                              with_results, seen_in_stage)
             finally:
                 if table is not None and not _aborted(con):
                     con.unregister("_input")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
-                          with_results: bool) -> IngestReport:
+                          with_results: bool, seen_in_stage: bool) -> IngestReport:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
-        con.execute(_CLASSIFY)
         base = _next_seq(con)
-        con.execute(_INSERT_EVENTS.replace("$base", str(base)))
+        con.execute(_classify_sql(seen_in_stage, base))
+        con.execute(_INSERT_EVENTS)
         con.execute(
             "INSERT INTO conflicts SELECT ?, c.source, c.id, now(), c.existing_hash, c.payload_hash, "
             f"left(coalesce(s.raw, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
@@ -235,7 +245,11 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         cur = self.db.read()
-        one = lambda sql: int(first(cur.execute(sql))[0])  # noqa: E731
+
+        def one(sql: str) -> int:
+            row = first(cur.execute(sql))
+            return int(row[0]) if row else 0
+
         return {"events": one("SELECT count(*) FROM live_events"),
                 "stored": one("SELECT count(*) FROM events"),
                 "corrections": one("SELECT count(*) FROM corrections"),

@@ -10,39 +10,59 @@ Two shapes feed it:
 * JSON text, one event per row (``pos``, ``raw``): the Python API, files, HTTP;
 * columns (``pos``, ``specversion``, ``id``, ``source``, ``type``, ``subject``,
   ``time``, ``data`` as JSON text): Parquet and Arrow bulk loads.
+
+Each JSON document is parsed once: one ``json_extract`` with a list of paths
+pulls the JSON text of every envelope field, every data field and every usage
+slot of every format (:mod:`workmeter.normalize.sqlflat`). Everything after
+that is plain column expressions over those texts, one CTE layer per step (a
+layer reads only the layer before, so nothing is computed twice and no lambda
+runs on valid rows).
 """
 
 from __future__ import annotations
 
-from workmeter.normalize.sql import bucket_columns_sql, format_sql, problem_sql, usage_row_sql
+from workmeter.normalize import sqlflat
+from workmeter.normalize.sql import format_sql
+from workmeter.normalize.sqlcounts import json_path
 from workmeter.store.schema import PROMOTED_ATTRIBUTES
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+ENVELOPE_FIELDS = ("specversion", "id", "source", "type", "subject", "time")
 
-#: Envelope from JSON text rows: the event is parsed once, fields picked from one extract list.
-ENVELOPE_FROM_TEXT = """
-SELECT pos, raw, jt,
-       CASE WHEN json_type(e[1]) = 'VARCHAR' THEN e[1]->>'$' END AS specversion,
-       CASE WHEN json_type(e[2]) = 'VARCHAR' THEN e[2]->>'$' END AS id,
-       CASE WHEN json_type(e[3]) = 'VARCHAR' THEN e[3]->>'$' END AS source,
-       CASE WHEN json_type(e[4]) = 'VARCHAR' THEN e[4]->>'$' END AS type,
-       CASE WHEN json_type(e[5]) = 'VARCHAR' THEN e[5]->>'$' END AS subject,
-       CASE WHEN json_type(e[6]) = 'VARCHAR' THEN e[6]->>'$' END AS time_text,
-       e[7] AS data
-FROM (SELECT pos, raw, json_type(j) AS jt,
-             json_extract(j, ['$.specversion', '$.id', '$.source', '$.type', '$.subject', '$.time', '$.data']) AS e
-      FROM (SELECT pos, raw, TRY_CAST(raw AS JSON) AS j FROM {input}))
-"""
+#: Fields of ``data`` read by staging (JSON text columns ``d_<name>``), then the usage slots.
+DATA_FIELDS: dict[str, tuple[str, ...]] = {
+    "provider": ("provider",), "model": ("model",), "format": ("usage_format",),
+    "tier": ("service_tier",), "task": ("task_id",), "attrs": ("attributes",),
+    **{f"attr_{k}": ("attributes", k) for k in PROMOTED_ATTRIBUTES},
+    "usage": ("usage",),
+}
+_JSON_WS = "' ' || chr(9) || chr(10) || chr(13)"
+_FIELD_NAMES = {f: "time_text" if f == "time" else f for f in ENVELOPE_FIELDS}
 
-#: Envelope from columnar input (Parquet / Arrow): data given as JSON text.
-ENVELOPE_FROM_COLUMNS = """
-SELECT pos, NULL::VARCHAR AS raw, 'OBJECT' AS jt,
-       CAST(specversion AS VARCHAR) AS specversion, CAST(id AS VARCHAR) AS id,
-       CAST(source AS VARCHAR) AS source, CAST(type AS VARCHAR) AS type,
-       CAST(subject AS VARCHAR) AS subject, CAST(time AS VARCHAR) AS time_text,
-       TRY_CAST(data AS JSON) AS data
-FROM {input}
-"""
+
+def _data_columns(e: str, first: int) -> str:
+    """Select list: ``d_<name>`` JSON texts from the extract list ``e``, starting at index ``first``."""
+    return ", ".join(f"{e}[{first + k}]::VARCHAR AS d_{n}" for k, n in enumerate(DATA_FIELDS))
+
+
+def _data_paths(prefix: tuple[str, ...]) -> list[str]:
+    return [json_path((*prefix, *p)) for p in DATA_FIELDS.values()]
+
+
+def _is_object(text: str) -> str:
+    """BOOLEAN: valid JSON ``text`` is an object (first non-blank character ``{``)."""
+    return f"coalesce(starts_with({text}, '{{') OR starts_with(ltrim({text}, {_JSON_WS}), '{{'), false)"
+
+
+def _string(text: str) -> str:
+    """VARCHAR: the string a JSON text holds, NULL for any other JSON value."""
+    return (f"CASE WHEN starts_with({text}, '\"') THEN CASE WHEN contains({text}, '\\') "
+            f"THEN json_extract_string({text}, '$') ELSE ({text})[2:-2] END END")
+
+
+def _scalar(text: str) -> str:
+    """VARCHAR like ``->> '$'``: a string unquoted, JSON null as NULL, anything else its JSON text."""
+    return f"CASE WHEN {text} = 'null' THEN NULL WHEN starts_with({text}, '\"') THEN {_string(text)} ELSE {text} END"
 
 
 def _time_ok(t: str) -> str:
@@ -53,59 +73,105 @@ def _time_ok(t: str) -> str:
     )
 
 
-def _attrs_ok(a: str) -> str:
-    return (
-        f"(json_type({a}) = 'OBJECT' AND coalesce(list_bool_and(list_transform("
-        f"map_values(json_transform({a}, '\"MAP(VARCHAR, JSON)\"')), lambda v: json_type(v) = 'VARCHAR')), true))"
-    )
+def _envelope_ok() -> str:
+    """BOOLEAN: every envelope field is valid (the checks of :func:`_layers` before ``data``)."""
+    present = " AND ".join(f"{f} <> ''" for f in ("id", "source", "type", "subject"))
+    return f"(specversion = '1.0' AND {present} AND {_time_ok('time_text')} AND time IS NOT NULL)"
 
 
-def staged_sql(envelope_sql: str) -> str:
-    """The full staging SELECT: envelope → validated, normalized rows with ``reason``.
+def _envelope_from_text() -> str:
+    paths = [json_path((f,)) for f in (*ENVELOPE_FIELDS, "data")] + _data_paths(("data",))
+    texts = ", ".join(f"e[{k + 1}]::VARCHAR AS j_{f}" for k, f in enumerate(ENVELOPE_FIELDS))
+    fields = ", ".join(f"{_string(f'j_{f}')} AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
+    data = len(ENVELOPE_FIELDS) + 1
+    return f"""
+SELECT * EXCLUDE (time_text), time_text, TRY_CAST(time_text AS TIMESTAMPTZ) AS time
+FROM (
+  SELECT pos, raw, parsed, parsed AND {_is_object("raw")} AS is_object, {fields}, data,
+         starts_with(data::VARCHAR, '{{') AS data_object, COLUMNS('^d_'),
+         NULL::UBIGINT AS seen_hash, false AS dup
+  FROM (SELECT pos, raw, e IS NOT NULL AS parsed, {texts}, e[{data}] AS data, {_data_columns("e", data + 1)}
+        FROM (SELECT pos, raw, try(json_extract(raw, [{", ".join(paths)}])) AS e FROM {{input}})))
+"""
 
-    Each JSON document is parsed once: the envelope with one extract list, ``data``
-    with another, and the usage object once inside the normalization STRUCT.
+
+def _columns(lookup: bool) -> str:
+    """The columnar envelope; with ``lookup``, each event's stored payload hash and the dup shortcut.
+
+    An event whose key is stored with the payload hash this one has (type, subject, time
+    and the data text all equal) and whose envelope is valid is a duplicate of a valid
+    event: it is not parsed at all (that makes re-sending a whole file cheap).
     """
+    fields = ", ".join(f"CAST({f} AS VARCHAR) AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
+    keys = "SELECT hash(CAST(source AS VARCHAR), CAST(id AS VARCHAR)) AS k FROM {input}"
+    seen = (f"(SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e SEMI JOIN "
+            f"(SELECT x.rowid AS r FROM events x SEMI JOIN ({keys}) b ON x.key_hash = b.k) h ON e.rowid = h.r)")
+    if lookup:
+        joined = (f"SELECT i.*, s.payload_hash AS seen_hash FROM ({_keyed(fields)}) i "
+                  f"LEFT JOIN {seen} s ON s.key_hash = i.key_hash AND s.source = i.source AND s.id = i.id")
+        dup = (f"coalesce(seen_hash = hash(type, subject, epoch_us(time), data_text) "
+               f"AND {_envelope_ok()}, false)")
+    else:
+        joined = f"SELECT *, NULL::UBIGINT AS seen_hash FROM ({_keyed(fields)})"
+        dup = "false"
+    return f"""
+SELECT pos, NULL::VARCHAR AS raw, true AS parsed, true AS is_object, specversion, id, source, type, subject,
+       time_text, time, CASE WHEN e IS NOT NULL THEN data_text::JSON END AS data,
+       e IS NOT NULL AND {_is_object("data_text")} AS data_object, {_data_columns("e", 1)}, seen_hash, dup
+FROM (SELECT *, CASE WHEN NOT dup THEN try(json_extract(data_text, [{", ".join(_data_paths(()))}])) END AS e
+      FROM (SELECT *, {dup} AS dup FROM ({joined})))
+"""
+
+
+def _keyed(fields: str) -> str:
+    return (f"SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time, hash(source, id) AS key_hash "
+            f"FROM (SELECT pos, {fields}, CAST(data AS VARCHAR) AS data_text FROM {{input}})")
+
+
+#: Envelope from JSON text rows (``pos``, ``raw``): one parse of each event.
+ENVELOPE_FROM_TEXT = _envelope_from_text()
+#: Envelope from columnar input (Parquet / Arrow): data given as JSON text, parsed once.
+ENVELOPE_FROM_COLUMNS = _columns(lookup=False)
+#: The same, matched against the ledger: stored duplicates are recognised before any parse.
+ENVELOPE_FROM_COLUMNS_SEEN = _columns(lookup=True)
+
+
+#: A JSON object whose every value is a string (or null), as json_extract writes it (no blanks).
+_STR = r'"(?:[^"\\]|\\.)*"'
+_PAIR = rf"{_STR}:(?:{_STR}|null)"
+_STRING_OBJECT = rf"\{{(?:{_PAIR}(?:,{_PAIR})*)?\}}"
+
+
+def _layers(envelope_sql: str) -> str:
+    """CTE layers from the envelope to ``checked`` (one reason per event, NULL when it is good)."""
+    n = sqlflat.WIDTH
+    texts = ", ".join(f"s[{i + 1}] AS t{i}" for i in range(n))
+    values = ", ".join(f"{sqlflat.value_sql(f't{i}')} AS v{i}" for i in range(n))
+    codes = ", ".join(f"{sqlflat.code_sql(f't{i}', f'v{i}')} AS c{i}" for i in range(n))
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
-    bucket_cols = ",\n       ".join(
-        f"CASE WHEN type = 'llm.usage' THEN {expr} END AS \"{name}\""
-        for name, expr in bucket_columns_sql("fmt", "usage", row="wm_usage").items()
-    )
-    promoted = ",\n       ".join(
-        f"CASE WHEN json_type(attributes, '$.\"{k}\"') = 'VARCHAR' THEN attributes->>'$.\"{k}\"' END AS \"{k}\""
-        for k in PROMOTED_ATTRIBUTES
-    )
     return f"""
 WITH env AS ({envelope_sql}),
-d AS (
-  SELECT *, json_extract(data, ['$.provider', '$.model', '$.usage_format', '$.usage', '$.service_tier',
-                                '$.task_id', '$.attributes']) AS f
+fields AS (
+  SELECT *, type = 'llm.usage' AS is_usage,
+         {_string("d_provider")} AS provider_s, {_string("d_model")} AS model_s,
+         {_scalar("d_provider")} AS provider_x, {_scalar("d_format")} AS format_x,
+         coalesce({_scalar("d_tier")}, 'standard') AS tier
   FROM env
 ),
-u AS (
-  SELECT * EXCLUDE (f),
-         TRY_CAST(time_text AS TIMESTAMPTZ) AS time,
-         json_type(data) AS dt,
-         json_type(f[1]) AS provider_t, json_type(f[2]) AS model_t, json_type(f[6]) AS task_t,
-         CASE WHEN type = 'llm.usage' AND json_type(f[1]) = 'VARCHAR' THEN f[1]->>'$' END AS provider,
-         CASE WHEN type = 'llm.usage' AND json_type(f[2]) = 'VARCHAR' THEN f[2]->>'$' END AS model,
-         CASE WHEN type = 'llm.usage' THEN {format_sql("(f[1]->>'$')", "(f[3]->>'$')")} END AS fmt,
-         CASE WHEN type = 'llm.usage' THEN f[4] END AS usage,
-         CASE WHEN type = 'llm.usage' THEN coalesce(f[5]->>'$', 'standard') END AS service_tier,
-         CASE WHEN json_type(f[6]) = 'VARCHAR' THEN f[6]->>'$' END AS task_id,
-         CASE WHEN json_type(f[7]) = 'OBJECT' THEN f[7]
-              WHEN type = 'llm.usage' THEN f[7] END AS attributes
-  FROM d
+formatted AS (SELECT *, {format_sql("provider_x", "format_x")} AS fmt FROM fields),
+slotted AS (
+  SELECT *, CASE WHEN is_usage AND starts_with(d_usage, '{{') THEN {sqlflat.slots_sql("fmt", "d_usage")} END AS s
+  FROM formatted
 ),
-n AS (
-  SELECT *, CASE WHEN type = 'llm.usage' THEN {usage_row_sql("fmt", "usage")} END AS wm_usage
-  FROM u
-),
-v AS (
+texts AS (SELECT * EXCLUDE (s), {texts} FROM slotted),
+valued AS (SELECT *, {values} FROM texts),
+coded AS (SELECT *, {codes} FROM valued),
+checked AS (
   SELECT *,
     CASE
-      WHEN jt IS NULL THEN 'not valid JSON'
-      WHEN jt <> 'OBJECT' THEN 'an event must be a JSON object'
+      WHEN dup THEN NULL
+      WHEN NOT parsed THEN 'not valid JSON'
+      WHEN NOT is_object THEN 'an event must be a JSON object'
       WHEN specversion IS NULL THEN 'specversion: required, must be "1.0"'
       WHEN specversion <> '1.0' THEN 'specversion: must be "1.0", got "' || specversion || '"'
       WHEN id IS NULL OR id = '' THEN 'id: required non-empty string'
@@ -115,24 +181,37 @@ v AS (
       WHEN time_text IS NULL THEN 'time: required RFC 3339 timestamp'
       WHEN NOT {_time_ok("time_text")} OR time IS NULL
         THEN 'time: "' || time_text || '" is not RFC 3339 with an offset (e.g. 2026-10-01T12:00:00Z)'
-      WHEN type = 'llm.usage' AND dt IS DISTINCT FROM 'OBJECT' THEN 'data: llm.usage needs a JSON object'
-      WHEN type = 'llm.usage' AND (provider IS NULL OR provider = '') THEN 'data.provider: required string'
-      WHEN type = 'llm.usage' AND (model IS NULL OR model = '') THEN 'data.model: required string'
-      WHEN type = 'llm.usage' AND service_tier NOT IN ({tiers})
-        THEN 'data.service_tier: "' || service_tier || '" is not one of {", ".join(SERVICE_TIERS)}'
-      WHEN task_t IS NOT NULL AND task_t <> 'VARCHAR' THEN 'data.task_id: must be a string'
-      WHEN type = 'llm.usage' AND attributes IS NOT NULL AND NOT {_attrs_ok("attributes")}
+      WHEN is_usage AND NOT coalesce(data_object, false) THEN 'data: llm.usage needs a JSON object'
+      WHEN is_usage AND (provider_s IS NULL OR provider_s = '') THEN 'data.provider: required string'
+      WHEN is_usage AND (model_s IS NULL OR model_s = '') THEN 'data.model: required string'
+      WHEN is_usage AND tier NOT IN ({tiers})
+        THEN 'data.service_tier: "' || tier || '" is not one of {", ".join(SERVICE_TIERS)}'
+      WHEN d_task IS NOT NULL AND NOT starts_with(d_task, '"') THEN 'data.task_id: must be a string'
+      WHEN is_usage AND d_attrs IS NOT NULL AND NOT regexp_full_match(d_attrs, '{_STRING_OBJECT}')
         THEN 'data.attributes: must be an object of string values'
-      WHEN type = 'llm.usage' THEN {problem_sql("fmt", "usage", row="wm_usage")}
+      WHEN is_usage THEN {sqlflat.problem_sql("fmt", "d_usage", lambda i: f"c{i}")}
     END AS reason
-  FROM n
-)
+  FROM coded
+)"""
+
+
+def staged_sql(envelope_sql: str) -> str:
+    """The full staging SELECT: envelope → validated, normalized rows with ``reason``."""
+    buckets = ",\n       ".join(
+        f"CASE WHEN is_usage THEN {expr} END AS \"{name}\""
+        for name, expr in sqlflat.bucket_columns_sql("fmt", lambda i: f"c{i}").items()
+    )
+    promoted = ", ".join(f"{_string(f'd_attr_{k}')} AS \"{k}\"" for k in PROMOTED_ATTRIBUTES)
+    return f"""{_layers(envelope_sql)}
 SELECT pos, raw, reason, specversion, id, source, type, subject, time, data,
        hash(source, id) AS key_hash,
-       hash(type, subject, epoch_us(time), CAST(data AS VARCHAR)) AS payload_hash,
-       provider, model, fmt AS usage_format, service_tier, task_id,
-       {bucket_cols},
+       CASE WHEN dup THEN seen_hash ELSE hash(type, subject, epoch_us(time), CAST(data AS VARCHAR)) END
+         AS payload_hash, seen_hash,
+       CASE WHEN is_usage THEN provider_s END AS provider, CASE WHEN is_usage THEN model_s END AS model,
+       CASE WHEN is_usage THEN fmt END AS usage_format, CASE WHEN is_usage THEN tier END AS service_tier,
+       {_string("d_task")} AS task_id,
+       {buckets},
        {promoted},
-       attributes
-FROM v
+       CASE WHEN starts_with(d_attrs, '{{') OR is_usage THEN d_attrs::JSON END AS attributes
+FROM checked
 """

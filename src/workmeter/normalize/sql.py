@@ -52,7 +52,7 @@ def _extra(f: UsageFormat, u: str) -> str:
     return f.extra_sql(u) if f.extra_sql is not None else "false"
 
 
-def _format_problem(fmt: str) -> list[tuple[str, str]]:
+def format_problems(fmt: str) -> list[tuple[str, str]]:
     """(condition, reason SQL) for a missing or unknown format."""
     before, after = unknown_format("\0").split("\0")
     return [
@@ -80,7 +80,7 @@ def problem_sql(fmt: str, u: str, row: str | None = None) -> str:
         x = SqlCounts(f.fields)
         return let(x.row_of(u, _extra(f, u)), x.problem(f.checks_from(x)))
 
-    return first_true(_format_problem(fmt), otherwise=_by_format(fmt, arm))
+    return first_true(format_problems(fmt), otherwise=_by_format(fmt, arm))
 
 
 def bucket_columns_sql(fmt: str, u: str, row: str | None = None) -> dict[str, str]:
@@ -113,5 +113,5 @@ def normalized_sql(fmt: str, u: str) -> str:
         return let(x.row_of(u, _extra(f, u)), f"{{{fields}, 'problem': {x.problem(f.checks_from(x))}}}")
 
     nulls = ", ".join(f"'{c}': NULL::BIGINT" for c in ALL_COUNTS)
-    unusable = [(cond, f"{{{nulls}, 'problem': {reason}}}") for cond, reason in _format_problem(fmt)]
+    unusable = [(cond, f"{{{nulls}, 'problem': {reason}}}") for cond, reason in format_problems(fmt)]
     return first_true(unusable, otherwise=_by_format(fmt, arm))

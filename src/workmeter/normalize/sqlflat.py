@@ -1,0 +1,165 @@
+"""Normalization as flat columns: the fastest SQL form, for a layered query.
+
+The other SQL forms (:mod:`workmeter.normalize.sql`) bind each usage row to
+a struct or a lambda. DuckDB runs lambda bodies several times slower than
+plain expressions, and a CASE does not share common subexpressions, so the
+ledger's staging query uses this form instead: every value lives in its own
+column and each layer of a CTE only reads columns of the layer before.
+
+1. **texts** — :func:`slots_sql`: one ``json_extract`` of the usage object
+   with the paths of its format (every enclosing object, then every count, in
+   the order :func:`workmeter.normalize.fields.plan` validates them): the
+   JSON text of each *slot*; the caller unpacks slot ``i`` into a column.
+   Missing values are NULL, JSON null is ``'null'``.
+2. **values** — :func:`value_sql`: ``TRY_CAST(text AS UBIGINT)``.
+3. **codes** — :func:`code_sql`: the code of
+   :func:`workmeter.normalize.fields.classify` (the count when valid,
+   :data:`~workmeter.normalize.sqlcounts.SQL_TOO_LARGE` above the maximum,
+   else a negative code). A JSON integer is the text that survives a round
+   trip through UBIGINT (``3.0``, ``"3"``, ``true`` do not); anything else
+   takes the slow branches of the CASE, so valid rows pay one comparison.
+4. **results** — :func:`problem_sql` (NULL or the exact reason the Python
+   path raises) and :func:`bucket_columns_sql`, both a CASE on the format
+   over the code columns.
+
+``code`` names the column of slot ``i`` (a callable), so the caller chooses
+the column names. A property test holds the result equal to the Python
+normalizers through the ledger's staging query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workmeter.normalize.buckets import ALL_COUNTS
+from workmeter.normalize.fields import (
+    MAX_COUNT,
+    MISSING,
+    NEGATIVE,
+    NOT_INTEGER,
+    NOT_OBJECT,
+    OBJECT,
+    REASONS,
+    TOO_LARGE,
+    USAGE_NOT_OBJECT,
+    Path,
+    describe,
+    plan,
+)
+from workmeter.normalize.registry import FORMATS, UsageFormat
+from workmeter.normalize.sql import format_problems
+from workmeter.normalize.sqlcounts import SQL_TOO_LARGE, first_true, json_path, sql_str
+
+Column = Callable[[int], str]
+
+
+def _slots(f: UsageFormat) -> list[Path]:
+    return [path for _, path in plan(f.fields)]
+
+
+#: Slot ``i`` of a usage row is the ``i``-th path of its format's plan (enclosing objects, then counts).
+WIDTH = max(len(_slots(f)) for f in FORMATS.values())
+
+
+def slots_sql(fmt: str, usage: str) -> str:
+    """VARCHAR[]: the JSON text of every slot of format ``fmt`` in the usage JSON text ``usage``.
+
+    One parse of the usage object; NULL for an unknown format. Missing values are NULL,
+    JSON null is ``'null'``.
+    """
+    whens = " ".join(
+        f"WHEN {sql_str(name)} THEN json_extract({usage}, [{', '.join(json_path(p) for p in _slots(f))}])"
+        for name, f in FORMATS.items())
+    return f"CAST(CASE {fmt} {whens} END AS VARCHAR[])"
+
+
+def value_sql(text: str) -> str:
+    """UBIGINT: the slot's JSON text read as an unsigned integer, NULL when it is not one."""
+    return f"TRY_CAST({text} AS UBIGINT)"
+
+
+def code_sql(text: str, value: str) -> str:
+    """BIGINT: the code of a slot from its JSON ``text`` and its ``value`` (see :func:`value_sql`).
+
+    An enclosing object is valid with the code OBJECT or MISSING, a count with a code from
+    MISSING to MAX_COUNT.
+    """
+    return (
+        f"CASE WHEN {text} IS NULL OR {text} = 'null' THEN {MISSING}"
+        f" WHEN {value}::VARCHAR = {text} THEN least({value}, {SQL_TOO_LARGE})::BIGINT"
+        f" WHEN starts_with({text}, '{{') THEN {OBJECT}"
+        f" WHEN {text} = '-0' THEN 0"
+        f" WHEN regexp_full_match({text}, '[0-9]+') THEN {SQL_TOO_LARGE}"
+        f" WHEN regexp_full_match({text}, '-[0-9]+') THEN {NEGATIVE}"
+        f" ELSE {NOT_INTEGER} END"
+    )
+
+
+class SqlSlots:
+    """A :class:`~workmeter.normalize.sqlcounts.Reader` over code columns, for one format."""
+
+    def __init__(self, fields: tuple[Path, ...], code: Column, extra: str = "false") -> None:
+        steps = plan(fields)
+        self.objects = [p for kind, p in steps if kind == "object"]
+        self.counts = [p for kind, p in steps if kind == "count"]
+        self._index = {p: i for i, (_, p) in enumerate(steps)}
+        self._code = code
+        self._extra = extra
+
+    def code(self, path: Path) -> str:
+        return self._code(self._index[path])
+
+    def count(self, path: Path) -> str:
+        return f"greatest({self.code(path)}, 0)"
+
+    def given(self, path: Path) -> str:
+        return f"({self.code(path)} <> {MISSING})"
+
+    @property
+    def extra(self) -> str:
+        return self._extra
+
+    def field_problem(self, is_object: str, checks: list[tuple[str, str]]) -> str:
+        """VARCHAR: the first problem in the order fields.read_counts and the format check them."""
+        ok = [f"{self.code(p)} IN ({MISSING}, {OBJECT})" for p in self.objects]
+        ok += [f"{self.code(p)} BETWEEN {MISSING} AND {MAX_COUNT}" for p in self.counts]
+        pairs = [(f"NOT {is_object}", sql_str(USAGE_NOT_OBJECT)),
+                 (" AND ".join(ok), first_true([(c, sql_str(r)) for c, r in checks]))]
+        pairs += [(f"NOT ({cond})", sql_str(f"{describe(p)} {REASONS[NOT_OBJECT]}"))
+                  for p, cond in zip(self.objects, ok, strict=False)]
+        for p in self.counts:
+            c, name = self.code(p), describe(p)
+            texts = [(f"{c} = {NEGATIVE}", REASONS[NEGATIVE]), (f"{c} > {MAX_COUNT}", REASONS[TOO_LARGE])]
+            why = first_true([(cond, sql_str(f"{name} {r}")) for cond, r in texts],
+                             sql_str(f"{name} {REASONS[NOT_INTEGER]}"))
+            pairs.append((f"NOT ({c} BETWEEN {MISSING} AND {MAX_COUNT})", why))
+        return first_true(pairs)
+
+
+def _extra(f: UsageFormat, usage: str) -> str:
+    return f.extra_sql(usage) if f.extra_sql is not None else "false"
+
+
+def problem_sql(fmt: str, usage: str, code: Column) -> str:
+    """VARCHAR: NULL when the usage normalizes as format ``fmt``, else the reason.
+
+    ``usage``: the usage object's JSON text (slot texts come from it); ``code``: the code columns.
+    """
+    is_object = f"coalesce(starts_with({usage}, '{{'), false)"
+
+    def arm(f: UsageFormat) -> str:
+        x = SqlSlots(f.fields, code, f"coalesce({_extra(f, usage)}, false)")
+        return x.field_problem(is_object, f.checks_from(x))
+
+    whens = " ".join(f"WHEN {sql_str(name)} THEN {arm(f)}" for name, f in FORMATS.items())
+    return first_true(format_problems(fmt), otherwise=f"CASE {fmt} {whens} END")
+
+
+def bucket_columns_sql(fmt: str, code: Column) -> dict[str, str]:
+    """BIGINT expression per name in ALL_COUNTS; meaningful where :func:`problem_sql` is NULL."""
+    per_format = {name: f.buckets_from(SqlSlots(f.fields, code)) for name, f in FORMATS.items()}
+    return {
+        count: "CASE " + fmt + " " + " ".join(
+            f"WHEN {sql_str(name)} THEN {b[count]}" for name, b in per_format.items()) + " END"
+        for count in ALL_COUNTS
+    }
