@@ -84,9 +84,9 @@ def report(ctx: typer.Context, rows: Sequence[dict[str, Any]], *, json_flag: boo
 
 
 def print_error(exc: WorkmeterError) -> int:
-    """The one mapping of workmeter errors to CLI output: a line on stderr and an exit code."""
+    """The one mapping of workmeter errors to CLI output: one line on stderr (never wrapped) and an exit code."""
     where = f" ({exc.where})" if exc.where else ""
-    err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]{where}: {exc.message}')}")
+    err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]{where}: {exc.message}')}", soft_wrap=True)
     return EXIT_CODES.get(type(exc), 1)
 
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from workmeter.core.errors import InvalidInput
 from workmeter.core.timeutil import optional
-from workmeter.interfaces.cli.common import err_console, print_json, report, state, want_json
+from workmeter.interfaces.cli.common import err_console, print_error, print_json, report, state, want_json
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +47,8 @@ def ingest(
                 total += app.ledger.ingest_file(path, fmt, progress=lambda n, t=task: bar.advance(t, n))
                 read_any = True
             except InvalidInput as exc:
-                err_console.print(f"[red]error[/red] {exc.where or path}: {exc.message}")
+                exc.where = exc.where or path
+                print_error(exc)
     if want_json(ctx, json_out):
         print_json(total.summary())
     else:
