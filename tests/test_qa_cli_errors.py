@@ -57,3 +57,11 @@ def test_ingest_reports_an_unreadable_file_like_every_other_error(invoke: Invoke
     assert result.exit_code == 1
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error")]
     assert errors == [f"error [invalid_input] ({missing}): cannot read {missing}: No such file or directory"]
+
+
+@pytest.mark.parametrize("value", ["2026-13", "2026-02-30", "2026/10/01"])
+def test_an_impossible_date_is_an_error_line_not_a_traceback(invoke: Invoke, value: str) -> None:
+    result = invoke("meters", "query", "llm_calls", "--from", value)
+    assert result.exit_code == 1
+    assert one_error_line(result) == (f"error [invalid_input] (--from): '{value}' is not a date like 2026-10-01 "
+                                      "or a month like 2026-10")

@@ -71,9 +71,11 @@ def _moment(text: str | None, tz: str, option: str) -> datetime | None:
         return None
     value = text.strip()
     if len(value) in (7, 10):
-        day = date.fromisoformat(value + "-01" if len(value) == 7 else value) if value[:4].isdigit() else None
-        if day is None:
-            raise InvalidInput(f"{text!r} is not a date", where=option)
+        try:
+            day = date.fromisoformat(value + "-01" if len(value) == 7 else value)
+        except ValueError:
+            raise InvalidInput(f"{text!r} is not a date like 2026-10-01 or a month like 2026-10",
+                               where=option) from None
         return local_midnight(day, tz)
     return parse_instant(value, field=option)
 
