@@ -65,3 +65,10 @@ def test_an_impossible_date_is_an_error_line_not_a_traceback(invoke: Invoke, val
     assert result.exit_code == 1
     assert one_error_line(result) == (f"error [invalid_input] (--from): '{value}' is not a date like 2026-10-01 "
                                       "or a month like 2026-10")
+
+
+def test_an_unknown_timezone_for_meter_windows_is_refused(invoke: Invoke) -> None:
+    result = invoke("meters", "query", "llm_calls", "--by", "customer", "--tz", "Mars/Base")
+    assert result.exit_code == 1
+    assert one_error_line(result) == ("error [invalid_input] (tz): unknown timezone 'Mars/Base' "
+                                      "(use an IANA name like Europe/Paris)")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
@@ -99,6 +100,7 @@ class MeterService:
         ``unpriced_events``.
         """
         meter = self.get(key) if isinstance(key, str) else key
+        _check_zone(tz)
         groups = [(name, _group_expr(name, tz)) for name in (by or meter.group_by)]
         where = [condition_sql(meter)]
         params: list[Any] = []
@@ -121,6 +123,14 @@ class MeterService:
         result = cur.execute(sql, params)
         names = [d[0] for d in result.description]
         return [_row(meter, groups, dict(zip(names, r, strict=True))) for r in result.fetchall()]
+
+
+def _check_zone(tz: str) -> None:
+    """Windows are cut in an IANA timezone; an unknown name is refused, never read as UTC."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown timezone {tz!r} (use an IANA name like Europe/Paris)", where="tz") from None
 
 
 def _group_expr(name: str, tz: str) -> str:
