@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
@@ -192,23 +193,38 @@ def credits_balance(ctx: typer.Context, customer: str = typer.Argument(...), jso
     if want_json(ctx, json_out):
         print_json(out)
         return
-    console.print(f"[b]{out['customer']}[/b] balance {out['balance']} {out['currency']} "
+    console.print(f"[b]{escape(out['customer'])}[/b] balance {out['balance']} {out['currency']} "
                   f"(pending usage {out['pending_usage']}, expired {out['expired']})")
     report(ctx, out["grants"], title="grants")
 
 
 # -- invoices -----------------------------------------------------------------------------------
-def _print_invoice(ctx: typer.Context, doc: dict[str, Any], json_out: bool) -> None:
+def _print_invoice(ctx: typer.Context, doc: dict[str, Any], json_out: bool,
+                   extras: dict[str, Any] | None = None) -> None:
     if want_json(ctx, json_out):
         print_json(doc)
         return
-    console.print(f"[b]{doc['number'] or 'DRAFT'}[/b] {doc['customer']} {doc['period']['start']} → "
-                  f"{doc['period']['end']} [{doc['status']}]")
+    console.print(f"[b]{escape(doc['number'] or 'DRAFT')}[/b] {escape(doc['customer'])} "
+                  f"{doc['period']['start']} → {doc['period']['end']} {escape('[' + doc['status'] + ']')}")
     report(ctx, doc["lines"], columns=("charge", "description", "quantity", "unit_price", "amount"))
-    console.print(f"subtotal {doc['subtotal']}  credits −{doc['credits_applied']}  "
-                  f"[b]total {doc['total']} {doc['currency']}[/b]")
-    for w in doc.get("warnings", []):
-        console.print(f"[yellow]warning[/yellow]: {w['message']}")
+    _print_totals(doc)
+    extra = extras or {}
+    for note in extra.get("credit_notes", []):
+        console.print(f"credit note {escape(note['number'])}: −{note['amount']} {doc['currency']} "
+                      f"({escape(note['reason'])})")
+    if extra.get("void_reason"):
+        console.print(f"void: {escape(str(extra['void_reason']))}")
+    _print_warnings(doc.get("warnings", []))
+
+
+def _print_totals(doc: dict[str, Any], suffix: str = "") -> None:
+    console.print(f"subtotal {doc['subtotal']}  credits applied −{doc['credits_applied']}  "
+                  f"[b]total {doc['total']} {doc['currency']}[/b]{escape(suffix)}")
+
+
+def _print_warnings(warnings: list[dict[str, Any]]) -> None:
+    for w in warnings:
+        console.print(f"[yellow]warning[/yellow]: {escape(w['message'])}")
 
 
 @_command(invoices_app, "preview")
@@ -265,7 +281,7 @@ def invoices_show(ctx: typer.Context, number: str = typer.Argument(...),
         else:
             csv.write_text(text, encoding="utf-8")
     if not (html or csv or pdf):
-        _print_invoice(ctx, doc, json_out)
+        _print_invoice(ctx, doc, json_out, None if want_json(ctx, json_out) else billing.show_extras(number))
 
 
 @_command(invoices_app, "list")
@@ -300,11 +316,12 @@ def statement(ctx: typer.Context, customer: str = typer.Argument(...), period: s
     if want_json(ctx, json_out):
         print_json(out)
         return
+    invoiced = f"invoice {out['invoice']} ({out['status']})" if out["invoice"] else "draft, not invoiced yet"
+    console.print(f"[b]statement {escape(out['customer'])} {period}[/b] · {escape(invoiced)} · "
+                  f"{out['period']['start']} → {out['period']['end']}")
     rows = [{"provider": m["provider"], "model": m["model"], "bucket": b["bucket"], "quantity": b["quantity"],
-             "cost": b["cost"]} for m in out["models"] for b in m["buckets"]]
-    report(ctx, rows, title=f"usage {customer} {period}")
+             "cost": "unpriced" if b["cost"] is None else b["cost"]} for m in out["models"] for b in m["buckets"]]
+    report(ctx, rows, title=f"usage (rated cost {out['usage_totals']['cost']} {out['currency']})")
     report(ctx, out["lines"], columns=("charge", "description", "quantity", "unit_price", "amount"), title="lines")
-    console.print(f"[b]total {out['total']} {out['currency']}[/b] ({out['usage_totals']['events']} calls, "
-                  f"{out['usage_totals']['unpriced_events']} unpriced)")
-    for w in out["warnings"]:
-        console.print(f"[yellow]warning[/yellow]: {w['message']}")
+    _print_totals(out, f" ({out['usage_totals']['events']} calls, {out['usage_totals']['unpriced_events']} unpriced)")
+    _print_warnings(out["warnings"])
