@@ -21,7 +21,7 @@ from workmeter.billing.invoices import Invoices
 from workmeter.billing.invoicing import Drafter, Gathered
 from workmeter.billing.periods import local_midnight, month_period, period_at
 from workmeter.billing.plan_store import ApplyResult, Plans
-from workmeter.billing.statement import build_statement
+from workmeter.billing.statement import build_statement, finalized_warning
 from workmeter.billing.store import BILLING_DDL
 from workmeter.billing.subscriptions import Span, Subscriptions
 from workmeter.core.errors import Conflict, InvalidInput
@@ -164,8 +164,20 @@ class BillingService:
         return self.drafter.regular(g, self.clock())
 
     def preview(self, customer_id: str, period_key: str) -> dict[str, Any]:
-        """The draft invoice: recomputed from the ledger on every call, never stored."""
-        return self.draft(customer_id, period_key).to_json()
+        """The draft invoice: recomputed from the ledger on every call, never stored.
+
+        For a period already finalized the draft is still the recomputation, with a
+        ``finalized`` warning naming the invoice: that invoice does not change, and
+        any difference is billed as adjustment lines on the next period's invoice.
+        """
+        c = self.customers.get(customer_id)
+        period = month_period(period_key, c.timezone)
+        g = self.drafter.gather({c.id: period}, [c], [c.id])[0]
+        doc = self.drafter.regular(g, self.clock()).to_json()
+        number = g.history.regular.get(period.key)
+        if number:
+            doc["warnings"] = [*doc["warnings"], finalized_warning(period.key, number)]
+        return doc
 
     def finalize(self, customer_id: str, period_key: str, early: bool = False) -> dict[str, Any]:
         """Number and freeze the period's invoice; refused while one is finalized (void it first)."""
@@ -213,18 +225,22 @@ class BillingService:
         return self.invoices.all(customer_id, period_key)
 
     def run(self, period_key: str, finalize: bool = False) -> list[dict[str, Any]]:
-        """Draft (and optionally finalize) every subscribed customer's invoice in one pass."""
+        """Draft (and optionally finalize) every subscribed customer's invoice in one pass.
+
+        A customer whose period is already finalized is listed with that invoice.
+        """
         customers = self.customers.all()
         periods = {c.id: month_period(period_key, c.timezone) for c in customers}
         out = []
         for g in self.drafter.gather(periods, customers, None, detail=False):
             if not g.parts and not g.prior:
                 continue
+            number = g.history.regular.get(period_key)
+            if number:  # already invoiced: show that invoice, not a draft beside it
+                out.append(self.invoices.document(number))
+                continue
             draft = self.drafter.regular(g, self.clock())
-            if finalize and period_key not in g.history.regular:
-                out.append(self.invoices.finalize(draft, g.customer.issuer, self.clock()))
-            else:
-                out.append(draft.to_json())
+            out.append(self.invoices.finalize(draft, g.customer.issuer, self.clock()) if finalize else draft.to_json())
         return out
 
     def check_thresholds(self) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ tokens per bucket and the exact rated cost per bucket, the unpriced calls
 per-bucket details (what a markup or per-token line is made of), so every
 cent can be checked. When the period's invoice is finalized, the lines are
 the finalized ones; usage is always read live from the ledger (late events
-show here and as adjustments on the next invoice).
+show here and as adjustments on the next invoice), and a ``usage_changed``
+warning says so when the usage no longer adds up to the invoice.
 """
 
 from __future__ import annotations
@@ -43,12 +44,32 @@ def model_rows(parts: list[PlanSegment]) -> list[dict[str, Any]]:
     return out
 
 
+def finalized_warning(period_key: str, number: str) -> dict[str, Any]:
+    """The note on a recomputed draft of a period that is already invoiced."""
+    return {"code": "finalized", "invoice": number,
+            "message": f"{period_key} is invoiced as {number}, which does not change: this is a recomputation "
+                       "from the ledger; any difference is billed as adjustment lines on the next invoice"}
+
+
+def late_usage_warning(number: str, invoiced: str, recomputed: str) -> dict[str, Any]:
+    """Usage of the period changed after its invoice was finalized (late events, corrections)."""
+    return {"code": "usage_changed", "invoice": number, "invoiced_subtotal": invoiced,
+            "recomputed_subtotal": recomputed,
+            "message": f"usage changed after {number} was finalized: the usage above recomputes to a subtotal of "
+                       f"{recomputed}, the invoice says {invoiced}; the difference is billed as adjustment lines "
+                       "on the next invoice"}
+
+
 def build_statement(parts: list[PlanSegment], draft: Draft, finalized: dict[str, Any] | None,
                     finalized_details: list[list[dict[str, Any]]] | None) -> dict[str, Any]:
     models = model_rows(parts)
+    warnings = list(draft.warnings)
     if finalized is not None:
         lines = [{**ln, "details": d} for ln, d in zip(finalized["lines"], finalized_details or [], strict=False)]
         doc = finalized
+        recomputed = draft.to_json()["subtotal"]
+        if recomputed != finalized["subtotal"]:
+            warnings.append(late_usage_warning(finalized["number"], finalized["subtotal"], recomputed))
     else:
         lines = [{**line_json(ln, draft.amount(ln), draft.currency), "details": plain_details(ln.details)}
                  for ln in draft.lines]
@@ -64,5 +85,5 @@ def build_statement(parts: list[PlanSegment], draft: Draft, finalized: dict[str,
         },
         "lines": lines,
         "subtotal": doc["subtotal"], "credits_applied": doc["credits_applied"], "total": doc["total"],
-        "warnings": draft.warnings,
+        "warnings": warnings,
     }
