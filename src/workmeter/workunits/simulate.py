@@ -3,7 +3,9 @@
 For one period and a list of plan files (flat subscription, per-token markup,
 per completed task / per outcome, hybrid …), every customer with events in
 the period is priced as if subscribed to each plan for the whole period
-(in its own timezone when billing knows the customer, else UTC). The plans
+(in its own timezone when billing knows the customer, else UTC); a customer
+asked for by name must be a billing customer or have events in the period
+(else ``NotFound``: a typo is not priced as an idle customer). The plans
 are parsed by the billing plan loader and priced by the billing engine itself
 (same usage collection, same charge code, same rounding: revenue is the
 invoice subtotal, Σ line amounts each rounded half-even). Credits and
@@ -38,7 +40,7 @@ from workmeter.billing.invoicing import plan_meters
 from workmeter.billing.periods import Period, Segment, month_period, to_utc
 from workmeter.billing.plan_files import load_plan_file
 from workmeter.billing.plans import PlanDef
-from workmeter.core.errors import InvalidInput
+from workmeter.core.errors import InvalidInput, NotFound
 from workmeter.core.money import round_money
 from workmeter.workunits.ratios import ratio
 
@@ -85,7 +87,12 @@ def _price(con: duckdb.DuckDBPyConnection, inputs: Inputs, plan: PlanDef,
 def simulate(con: duckdb.DuckDBPyConnection, inputs: Inputs, plan_paths: Sequence[str | Path], period_key: str,
              customers: Sequence[str] | None = None) -> dict[str, Any]:
     plans = load_plans(plan_paths)
-    who = list(customers) if customers else customers_in(con, period_key)
+    active = customers_in(con, period_key)
+    who = list(customers) if customers else active
+    unknown = [c for c in who if c not in inputs.timezones and c not in set(active)]
+    if unknown:  # a typo would otherwise be priced as an idle customer paying the fees
+        raise NotFound(f"no customer {', '.join(map(repr, unknown))}: not a billing customer and no events "
+                       f"in {period_key}", where="--customer")
     periods = {c: month_period(period_key, inputs.timezones.get(c, "UTC")) for c in who}
     priced = [(label, _price(con, inputs, plan, periods)) for label, plan in plans]
     rows: list[dict[str, Any]] = []
