@@ -60,3 +60,10 @@ def test_the_statement_tells_the_customer_how_the_total_comes_about(db: Path) ->
     assert "subtotal 106.80  credits applied −6.80  total 100.00 USD" in text  # credits explain the total
     run(db, "invoices", "finalize", "acme", "--period", "2026-10", "--early")
     assert "invoice WM-000001 (finalized)" in run(db, "statement", "acme", "--period", "2026-10")
+
+
+def test_adding_a_customer_again_with_other_settings_names_the_differences(db: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", str(db), "customers", "add", "acme", "--timezone", "UTC"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error [conflict] (acme): customer 'acme' already exists with name 'Acme SAS' "
+                             "(given 'acme'), timezone 'Europe/Paris' (given 'UTC')\n")

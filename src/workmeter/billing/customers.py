@@ -54,8 +54,11 @@ class Customers:
             row = con.execute("SELECT id, name, currency, timezone, issuer FROM billing_customers WHERE id = ?",
                               [customer.id]).fetchone()
             if row is not None:
-                if Customer(*row) != customer:
-                    raise Conflict(f"customer {customer.id!r} already exists with other settings: {Customer(*row)}")
+                stored = Customer(*row)
+                if stored != customer:
+                    diff = ", ".join(f"{k} {v!r} (given {getattr(customer, k)!r})" for k, v in stored.as_dict().items()
+                                     if v != getattr(customer, k))
+                    raise Conflict(f"customer {customer.id!r} already exists with {diff}", where=customer.id)
                 return customer
             con.execute("INSERT INTO billing_customers VALUES (?, ?, ?, ?, ?, ?)",
                         [customer.id, customer.name, customer.currency, customer.timezone, customer.issuer, now])
