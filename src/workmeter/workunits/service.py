@@ -102,7 +102,11 @@ class WorkService:
         with self.session(customer=customer, as_of=as_of) as run:
             rows = run.con.execute(sql, {"start": instant(start, "start"), "end": instant(end, "end"),
                                      "workflow": workflow, "status": status}).fetchall()
-        return [dict(zip(TASK_FIELDS, r, strict=True)) for r in rows]
+        out = [dict(zip(TASK_FIELDS, r, strict=True)) for r in rows]
+        for row in out:  # seconds between two microsecond instants: to the microsecond, no float noise
+            if row["duration_s"] is not None:
+                row["duration_s"] = round(row["duration_s"], 6)
+        return out
 
     def work(self, by: str | Sequence[str] = "workflow", *, scope: Scope = "top", customer: str | None = None,
              workflow: str | None = None, start: object = None, end: object = None, as_of: object = None,
