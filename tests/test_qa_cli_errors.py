@@ -72,3 +72,10 @@ def test_an_unknown_timezone_for_meter_windows_is_refused(invoke: Invoke) -> Non
     assert result.exit_code == 1
     assert one_error_line(result) == ("error [invalid_input] (tz): unknown timezone 'Mars/Base' "
                                       "(use an IANA name like Europe/Paris)")
+
+
+@pytest.mark.parametrize("command", [["usage"], ["unpriced"], ["meters", "query", "llm_calls"]])
+def test_an_inverted_time_range_is_an_error_not_an_empty_report(invoke: Invoke, command: list[str]) -> None:
+    result = invoke(*command, "--from", "2026-11-01", "--to", "2026-10")
+    assert result.exit_code == 1
+    assert one_error_line(result) == "error [invalid_input] (--from): --from must be before --to"

@@ -18,7 +18,15 @@ from rich.markup import escape
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
 from workmeter.core.timeutil import parse_instant
-from workmeter.interfaces.cli.common import console, guarded, print_json, report, state, want_json
+from workmeter.interfaces.cli.common import (
+    check_range,
+    console,
+    guarded,
+    print_json,
+    report,
+    state,
+    want_json,
+)
 
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 _PERIOD = typer.Option(..., "--period", help="The billing month, like 2026-10 (customer's timezone).")
@@ -98,8 +106,9 @@ def meters_query(ctx: typer.Context, key: str = typer.Argument(..., help="Meter 
                  json_out: bool = _JSON) -> None:
     """Aggregate a meter over [--from, --to), grouped by fields and a window."""
     keys = [k.strip() for k in by.split(",") if k.strip()]
-    rows = state(ctx).app().meters.query(key, keys, _moment(start, tz, "--from"), _moment(end, tz, "--to"), tz,
-                                         customer or None)
+    since, until = _moment(start, tz, "--from"), _moment(end, tz, "--to")
+    check_range(since, until)
+    rows = state(ctx).app().meters.query(key, keys, since, until, tz, customer or None)
     report(ctx, rows, json_flag=json_out, title=f"meter {key}")
 
 

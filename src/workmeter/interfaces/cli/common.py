@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from workmeter.core.errors import NotFound, WorkmeterError
+from workmeter.core.errors import InvalidInput, NotFound, WorkmeterError
 
 err_console = Console(stderr=True)
 console = Console()
@@ -81,6 +82,12 @@ def report(ctx: typer.Context, rows: Sequence[dict[str, Any]], *, json_flag: boo
         print_json(list(rows))
     else:
         print_table(rows, columns, title)
+
+
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    """``[--from, --to)`` must not be empty: an inverted range is an error, not an empty report."""
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput("--from must be before --to", where="--from")
 
 
 def print_error(exc: WorkmeterError) -> int:

@@ -10,7 +10,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from workmeter.core.errors import InvalidInput
 from workmeter.core.timeutil import optional
-from workmeter.interfaces.cli.common import err_console, print_error, print_json, report, state, want_json
+from workmeter.interfaces.cli.common import (
+    check_range,
+    err_console,
+    print_error,
+    print_json,
+    report,
+    state,
+    want_json,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +80,9 @@ def usage(
 ) -> None:
     """Event counts, token buckets and cost per group."""
     app = state(ctx).app()
-    rows = app.usage(by, optional(start, "--from"), optional(end, "--to"), customer or None)
+    since, until = optional(start, "--from"), optional(end, "--to")
+    check_range(since, until)
+    rows = app.usage(by, since, until, customer or None)
     report(ctx, rows, json_flag=json_out, title="usage")
 
 

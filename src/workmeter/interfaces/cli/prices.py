@@ -12,7 +12,7 @@ import typer
 
 from workmeter.core.errors import InvalidInput
 from workmeter.core.timeutil import optional, parse_instant
-from workmeter.interfaces.cli.common import err_console, print_json, report, state, want_json
+from workmeter.interfaces.cli.common import check_range, err_console, print_json, report, state, want_json
 
 EXIT_UNPRICED = 3
 
@@ -189,6 +189,7 @@ def unpriced(ctx: typer.Context,
              run: int = typer.Option(None, "--run", help="As priced by an older rating run."),
              json_out: bool = typer.Option(False, "--json")) -> None:
     """Usage events without a price, grouped by reason (never counted as $0)."""
-    rows = state(ctx).app().rater.unpriced(optional(start, "--from"), optional(end, "--to"),
-                                           customer or None, run)
+    since, until = optional(start, "--from"), optional(end, "--to")
+    check_range(since, until)
+    rows = state(ctx).app().rater.unpriced(since, until, customer or None, run)
     report(ctx, rows, json_flag=json_out, title="unpriced usage")
