@@ -52,3 +52,13 @@ def test_statement_flags_usage_that_changed_after_its_invoice(app: Workmeter, tm
     [warning] = statement["warnings"]
     assert (warning["code"], warning["invoice"]) == ("usage_changed", number)
     assert (warning["invoiced_subtotal"], warning["recomputed_subtotal"]) == ("106.80", "108.00")
+
+
+def test_invoice_page_names_the_customer_and_the_billed_days(app: Workmeter, tmp_path: Path) -> None:
+    from workmeter.billing.render import invoice_html
+
+    paris_customer(app, tmp_path)  # Acme SAS, Europe/Paris: October is +02:00 then +01:00
+    number = app.billing.finalize("acme", "2026-10")["number"]
+    page = invoice_html(app.billing.show(number), app.billing.show_extras(number))
+    assert "Customer <b>Acme SAS</b> (acme)" in page
+    assert "1 Oct 2026 – 31 Oct 2026" in page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, time, timedelta
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,8 @@ def invoice_html(doc: dict[str, Any], extra: dict[str, Any] | None = None) -> st
 <html lang=en><head><meta charset=utf-8><title>Invoice {title}</title><style>{_CSS}</style></head>
 <body>
 <h1>Invoice {title}</h1>
-<p class=muted>Customer <b>{_e(doc['customer'])}</b> · period {_e(doc['period']['start'])} to
-{_e(doc['period']['end'])} (end exclusive) · {_e(cur)} · status {status}</p>
+<p class=muted>Customer <b>{_e(extra.get('customer_name') or doc['customer'])}</b> ({_e(doc['customer'])})
+· {_e(billed_days(doc['period']))} · {_e(cur)} · status {status}</p>
 {warnings}
 <table><thead><tr><th>Charge</th><th>Description</th><th class=num>Quantity</th><th class=num>Unit price</th>
 <th class=num>Amount</th></tr></thead>
@@ -68,6 +69,15 @@ def invoice_html(doc: dict[str, Any], extra: dict[str, Any] | None = None) -> st
 Plan versions: {plans}. Price catalog: {versions}.</p>
 </body></html>
 """
+
+
+def billed_days(period: dict[str, str]) -> str:
+    """``1 Oct 2026 – 31 Oct 2026`` for a period of whole local days, else its instants ``[start, end)``."""
+    start, end = datetime.fromisoformat(period["start"]), datetime.fromisoformat(period["end"])
+    if start.timetz() != time(0, tzinfo=start.tzinfo) or end.timetz() != time(0, tzinfo=end.tzinfo):
+        return f"period {period['start']} to {period['end']} (end exclusive)"
+    last = end.date() - timedelta(days=1)
+    return f"{start.day} {start:%b %Y} – {last.day} {last:%b %Y}"
 
 
 def invoice_csv(doc: dict[str, Any]) -> str:

@@ -206,7 +206,7 @@ class BillingService:
     def show_extras(self, number: str) -> dict[str, Any]:
         """What rendering adds to the document: versions used, credit notes, void reason."""
         head = self.invoices.header(number)
-        return {"kind": head["kind"], "catalog_versions": head["catalog_versions"],
+        return {"kind": head["kind"], "customer_name": self.customers.get(head["customer"]).name, "catalog_versions": head["catalog_versions"],
                 "plan_versions": head["plan_versions"], "credit_notes": self.invoices.credit_notes(number),
                 "void_reason": head["void_reason"], "finalized_at": head["finalized_at"].isoformat()}
 
