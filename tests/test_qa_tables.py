@@ -60,3 +60,11 @@ def test_meters_list_shows_every_meter_key_whole(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for key in ("cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "reasoning_tokens"):
         assert key in result.stdout
+
+
+def test_a_long_title_over_a_narrow_table_stays_on_one_line() -> None:
+    out = io.StringIO()
+    title = "ingest: what the ledger did with the month"
+    render_table(Console(file=out, width=100, color_system=None), [{"status": "accepted", "events": 19740}], None,
+                 title)
+    assert out.getvalue().splitlines()[0] == title

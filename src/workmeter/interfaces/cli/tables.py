@@ -101,8 +101,9 @@ def render_table(console: Console, rows: Sequence[dict[str, Any]], columns: Sequ
     headers = [c.replace("_", " ") for c in cols]
     prose = [any(" " in v for v in col) for col in cells]
     widths, gap = _widths(headers, cells, prose, console.width)
-    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, gap - 1, 0, 0), show_edge=False, pad_edge=False,
-                  title_justify="left")
+    if title:  # its own line: a title wider than a narrow table is not wrapped into it
+        console.print(Text(title, style="bold"), soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, gap - 1, 0, 0), show_edge=False, pad_edge=False)
     for head, col, w, p in zip(headers, cells, widths, prose, strict=True):
         numeric = all(is_number(v) for v in col)
         table.add_column(head, justify="right" if numeric and not p else "left", overflow="fold",
