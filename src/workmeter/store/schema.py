@@ -36,7 +36,9 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("workflow", "VARCHAR"),
     ("user", "VARCHAR"),
     ("attributes", "JSON"),          # all attributes (string → string)
-    ("data", "JSON"),                # the raw event data, usage object included (audit)
+    # the raw event data, usage object included (audit); zstd: 4x smaller and 3x cheaper to
+    # write than the automatic choice (dictionary + FSST) on event JSON
+    ("data", "JSON USING COMPRESSION zstd"),
 )
 
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
