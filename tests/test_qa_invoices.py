@@ -62,3 +62,10 @@ def test_invoice_page_names_the_customer_and_the_billed_days(app: Workmeter, tmp
     page = invoice_html(app.billing.show(number), app.billing.show_extras(number))
     assert "Customer <b>Acme SAS</b> (acme)" in page
     assert "1 Oct 2026 – 31 Oct 2026" in page
+
+
+def test_preview_without_a_subscription_says_why_it_is_empty(app: Workmeter) -> None:
+    app.billing.add_customer("idle", "Idle Ltd", "USD", "UTC")
+    doc = app.billing.preview("idle", "2026-10")
+    assert (doc["lines"], doc["total"]) == ([], "0.00")
+    assert [w["code"] for w in doc["warnings"]] == ["no_subscription"]

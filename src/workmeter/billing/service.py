@@ -177,6 +177,10 @@ class BillingService:
         number = g.history.regular.get(period.key)
         if number:
             doc["warnings"] = [*doc["warnings"], finalized_warning(period.key, number)]
+        if not g.parts:
+            doc["warnings"] = [*doc["warnings"], {
+                "code": "no_subscription", "message": f"{c.id} has no subscription in {period.key}: nothing is "
+                                                      f"billed (subscribe it with: workmeter subscribe {c.id} PLAN)"}]
         return doc
 
     def finalize(self, customer_id: str, period_key: str, early: bool = False) -> dict[str, Any]:
