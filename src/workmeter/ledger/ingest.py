@@ -84,7 +84,7 @@ SEMI JOIN (SELECT x.rowid AS r FROM events x SEMI JOIN {keys} k ON x.key_hash = 
 """
 
 
-def _classify_sql(seen_in_stage: bool, base: int) -> str:
+def _classify_sql(seen_in_stage: bool, base: str) -> str:
     """``_cls``: the status of every valid staged event, its seq when accepted, the hash it is compared to.
 
     A stored key decides first (same payload hash: duplicate, else conflict); among new keys
@@ -120,6 +120,14 @@ FROM c
 """
 
 
+#: The last seq handed out (meta ``next_seq``), 0 for an empty ledger.
+_BASE = "(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'next_seq')"
+#: base, then accepted / duplicates / conflicts / rejected of the staged batch.
+_COUNTS = f"""
+SELECT {_BASE}, count(*) FILTER (WHERE status = 'accepted'), count(*) FILTER (WHERE status = 'duplicate'),
+       count(*) FILTER (WHERE status = 'conflict'), (SELECT count(*) FROM _stage WHERE reason IS NOT NULL)
+FROM _cls
+"""
 _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
 
 
@@ -152,7 +160,7 @@ class Ledger:
         """Ingest a columnar batch: specversion, id, source, type, subject, time, data (JSON text)."""
         if "pos" not in table.column_names:
             table = table.append_column("pos", pa.array(range(table.num_rows), pa.int64()))
-        return self._run(ENVELOPE_FROM_COLUMNS_SEEN, table, origin, with_results, seen_in_stage=True)
+        return self._run(ENVELOPE_FROM_COLUMNS_SEEN, _json_data(table), origin, with_results, seen_in_stage=True)
 
     def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: bool = False) -> IngestReport:
         """Ingest from any SQL producing the columnar envelope (e.g. ``read_parquet``)."""
@@ -173,31 +181,29 @@ class Ledger:
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
                           with_results: bool, seen_in_stage: bool) -> IngestReport:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
-        base = _next_seq(con)
-        con.execute(_classify_sql(seen_in_stage, base))
-        con.execute(_INSERT_EVENTS)
-        con.execute(
-            "INSERT INTO conflicts SELECT ?, c.source, c.id, now(), c.existing_hash, c.payload_hash, "
-            f"left(coalesce(s.raw, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
-            "FROM _cls c JOIN _stage s ON s.pos = c.pos WHERE c.status = 'conflict'", [base])
-        con.execute(
-            "INSERT INTO rejects SELECT ?, now(), ?, pos, source, id, reason, "
-            f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
-            [base, origin])
-        counts = dict(con.execute("SELECT status, count(*) FROM _cls GROUP BY status").fetchall())
-        rejected = first(con.execute("SELECT count(*) FROM _stage WHERE reason IS NOT NULL"))
-        report = IngestReport(
-            accepted=counts.get("accepted", 0), duplicates=counts.get("duplicate", 0),
-            conflicts=counts.get("conflict", 0), rejected=rejected[0] if rejected else 0,
-        )
-        _advance_seq(con, base + report.accepted)
+        con.execute(_classify_sql(seen_in_stage, _BASE))
+        row = first(con.execute(_COUNTS))
+        base, accepted, duplicates, conflicts, rejected = (int(v or 0) for v in row or (0,) * 5)
+        report = IngestReport(accepted=accepted, duplicates=duplicates, conflicts=conflicts, rejected=rejected)
+        if accepted:
+            con.execute(_INSERT_EVENTS)
+            _advance_seq(con, base + accepted)
+        if conflicts:
+            con.execute(
+                "INSERT INTO conflicts SELECT ?, c.source, c.id, now(), c.existing_hash, c.payload_hash, "
+                f"left(coalesce(s.raw, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
+                "FROM _cls c JOIN _stage s ON s.pos = c.pos WHERE c.status = 'conflict'", [base])
+        if rejected:
+            con.execute(
+                "INSERT INTO rejects SELECT ?, now(), ?, pos, source, id, reason, "
+                f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
+                [base, origin])
         if with_results:
             rows = con.execute(
                 "SELECT s.pos, s.source, s.id, coalesce(c.status, 'rejected'), s.reason "
                 "FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos ORDER BY s.pos").fetchall()
             report.results = [EventResult(*r) for r in rows]
-        con.execute("DROP TABLE IF EXISTS _stage")
-        con.execute("DROP TABLE IF EXISTS _cls")
+        con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _cls")
         return report
 
     def ingest_file(self, path: str, fmt: str | None = None,
@@ -213,6 +219,12 @@ class Ledger:
                 report += self.ingest(texts, origin=origin)
                 if progress:
                     progress(len(texts))
+        elif kind == "parquet" and (ranges := files.parquet_ranges(path)):
+            for relation, rows in ranges:
+                envelope = ENVELOPE_FROM_COLUMNS_SEEN.replace("{input}", relation)
+                report += self._run(envelope, None, origin, False, seen_in_stage=True)
+                if progress:
+                    progress(rows)
         else:
             for table in files.arrow_chunks(path, kind):
                 report += self.ingest_arrow(table, origin=origin)
@@ -268,17 +280,25 @@ def _as_text(event: Mapping[str, Any] | bytes | str) -> str:
         return orjson.dumps({"__unserializable__": str(exc)}).decode()
 
 
+def _json_data(table: pa.Table) -> pa.Table:
+    """``data`` marked as JSON text (Arrow's JSON extension type), so DuckDB reads it without a
+    second parse; staging still parses it once and stores it only when it is valid JSON."""
+    if "data" not in table.column_names:
+        return table
+    col = table.column("data")
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return table
+    json_type = pa.json_(col.type)
+    chunks = [pa.ExtensionArray.from_storage(json_type, chunk) for chunk in col.chunks]
+    return table.set_column(table.column_names.index("data"), "data", pa.chunked_array(chunks, json_type))
+
+
 def _aborted(con: duckdb.DuckDBPyConnection) -> bool:
     try:
         con.execute("SELECT 1").fetchall()
     except duckdb.TransactionException:
         return True
     return False
-
-
-def _next_seq(con: duckdb.DuckDBPyConnection) -> int:
-    row = first(con.execute("SELECT value FROM meta WHERE key = 'next_seq'"))
-    return int(row[0]) if row else 0
 
 
 def _advance_seq(con: duckdb.DuckDBPyConnection, value: int) -> None:

@@ -42,7 +42,9 @@ _FIELD_NAMES = {f: "time_text" if f == "time" else f for f in ENVELOPE_FIELDS}
 
 def _data_columns(e: str, first: int) -> str:
     """Select list: ``d_<name>`` JSON texts from the extract list ``e``, starting at index ``first``."""
-    return ", ".join(f"{e}[{first + k}]::VARCHAR AS d_{n}" for k, n in enumerate(DATA_FIELDS))
+    attrs = first + list(DATA_FIELDS).index("attrs")
+    return ", ".join([f"{e}[{first + k}]::VARCHAR AS d_{n}" for k, n in enumerate(DATA_FIELDS)]
+                     + [f"{e}[{attrs}] AS d_attrs_json"])
 
 
 def _data_paths(prefix: tuple[str, ...]) -> list[str]:
@@ -116,7 +118,7 @@ def _columns(lookup: bool) -> str:
         dup = "false"
     return f"""
 SELECT pos, NULL::VARCHAR AS raw, true AS parsed, true AS is_object, specversion, id, source, type, subject,
-       time_text, time, CASE WHEN e IS NOT NULL THEN data_text::JSON END AS data,
+       time_text, time, CASE WHEN e IS NOT NULL THEN CAST(data_in AS JSON) END AS data,
        e IS NOT NULL AND {_is_object("data_text")} AS data_object, {_data_columns("e", 1)}, seen_hash, dup
 FROM (SELECT *, CASE WHEN NOT dup THEN try(json_extract(data_text, [{", ".join(_data_paths(()))}])) END AS e
       FROM (SELECT *, {dup} AS dup FROM ({joined})))
@@ -125,7 +127,7 @@ FROM (SELECT *, CASE WHEN NOT dup THEN try(json_extract(data_text, [{", ".join(_
 
 def _keyed(fields: str) -> str:
     return (f"SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time, hash(source, id) AS key_hash "
-            f"FROM (SELECT pos, {fields}, CAST(data AS VARCHAR) AS data_text FROM {{input}})")
+            f"FROM (SELECT pos, {fields}, data AS data_in, CAST(data AS VARCHAR) AS data_text FROM {{input}})")
 
 
 #: Envelope from JSON text rows (``pos``, ``raw``): one parse of each event.
@@ -147,7 +149,7 @@ def _layers(envelope_sql: str) -> str:
     n = sqlflat.WIDTH
     texts = ", ".join(f"s[{i + 1}] AS t{i}" for i in range(n))
     values = ", ".join(f"{sqlflat.value_sql(f't{i}')} AS v{i}" for i in range(n))
-    codes = ", ".join(f"{sqlflat.code_sql(f't{i}', f'v{i}')} AS c{i}" for i in range(n))
+    codes = ", ".join(f"{sqlflat.code_sql(i, f't{i}', f'v{i}', 'nobj')} AS c{i}" for i in range(n))
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
     return f"""
 WITH env AS ({envelope_sql}),
@@ -160,7 +162,8 @@ fields AS (
 ),
 formatted AS (SELECT *, {format_sql("provider_x", "format_x")} AS fmt FROM fields),
 slotted AS (
-  SELECT *, CASE WHEN is_usage AND starts_with(d_usage, '{{') THEN {sqlflat.slots_sql("fmt", "d_usage")} END AS s
+  SELECT *, CASE WHEN is_usage AND starts_with(d_usage, '{{') THEN {sqlflat.slots_sql("fmt", "d_usage")} END AS s,
+         {sqlflat.containers_sql("fmt")} AS nobj
   FROM formatted
 ),
 texts AS (SELECT * EXCLUDE (s), {texts} FROM slotted),
@@ -212,6 +215,6 @@ SELECT pos, raw, reason, specversion, id, source, type, subject, time, data,
        {_string("d_task")} AS task_id,
        {buckets},
        {promoted},
-       CASE WHEN starts_with(d_attrs, '{{') OR is_usage THEN d_attrs::JSON END AS attributes
+       CASE WHEN starts_with(d_attrs, '{{') OR is_usage THEN d_attrs_json END AS attributes
 FROM checked
 """

@@ -78,14 +78,26 @@ def value_sql(text: str) -> str:
     return f"TRY_CAST({text} AS UBIGINT)"
 
 
-def code_sql(text: str, value: str) -> str:
-    """BIGINT: the code of a slot from its JSON ``text`` and its ``value`` (see :func:`value_sql`).
+def containers_sql(fmt: str) -> str:
+    """INTEGER: how many of the first slots of format ``fmt`` are enclosing objects."""
+    whens = " ".join(f"WHEN {sql_str(name)} THEN {len(_objects(f))}" for name, f in FORMATS.items()
+                     if _objects(f))
+    return f"CASE {fmt} {whens} ELSE 0 END"
 
-    An enclosing object is valid with the code OBJECT or MISSING, a count with a code from
-    MISSING to MAX_COUNT.
+
+def code_sql(i: int, text: str, value: str, containers: str) -> str:
+    """BIGINT: the code of slot ``i`` from its JSON ``text`` and ``value`` (see :func:`value_sql`).
+
+    ``containers``: the column of :func:`containers_sql`. An enclosing object's code is
+    MISSING when it is an object, missing or null, else NOT_OBJECT; so a usage row is
+    valid exactly when every code lies from MISSING to MAX_COUNT (:func:`fields_ok_sql`).
     """
+    container = ""
+    if i < max(len(_objects(f)) for f in FORMATS.values()):
+        container = (f" WHEN {i} < {containers} THEN CASE WHEN starts_with({text}, '{{') THEN {MISSING}"
+                     f" ELSE {NOT_OBJECT} END")
     return (
-        f"CASE WHEN {text} IS NULL OR {text} = 'null' THEN {MISSING}"
+        f"CASE WHEN {text} IS NULL OR {text} = 'null' THEN {MISSING}{container}"
         f" WHEN {value}::VARCHAR = {text} THEN least({value}, {SQL_TOO_LARGE})::BIGINT"
         f" WHEN starts_with({text}, '{{') THEN {OBJECT}"
         f" WHEN {text} = '-0' THEN 0"
@@ -95,14 +107,21 @@ def code_sql(text: str, value: str) -> str:
     )
 
 
+def fields_ok_sql(code: Column) -> str:
+    """BOOLEAN: every slot valid (one test for every format)."""
+    codes = ", ".join(code(i) for i in range(WIDTH))
+    return f"(least({codes}) >= {MISSING} AND greatest({codes}) <= {MAX_COUNT})"
+
+
+def _objects(f: UsageFormat) -> list[Path]:
+    return [path for kind, path in plan(f.fields) if kind == "object"]
+
+
 class SqlSlots:
     """A :class:`~workmeter.normalize.sqlcounts.Reader` over code columns, for one format."""
 
     def __init__(self, fields: tuple[Path, ...], code: Column, extra: str = "false") -> None:
-        steps = plan(fields)
-        self.objects = [p for kind, p in steps if kind == "object"]
-        self.counts = [p for kind, p in steps if kind == "count"]
-        self._index = {p: i for i, (_, p) in enumerate(steps)}
+        self._index = {p: i for i, (_, p) in enumerate(plan(fields))}
         self._code = code
         self._extra = extra
 
@@ -119,40 +138,41 @@ class SqlSlots:
     def extra(self) -> str:
         return self._extra
 
-    def field_problem(self, is_object: str, checks: list[tuple[str, str]]) -> str:
-        """VARCHAR: the first problem in the order fields.read_counts and the format check them."""
-        ok = [f"{self.code(p)} IN ({MISSING}, {OBJECT})" for p in self.objects]
-        ok += [f"{self.code(p)} BETWEEN {MISSING} AND {MAX_COUNT}" for p in self.counts]
-        pairs = [(f"NOT {is_object}", sql_str(USAGE_NOT_OBJECT)),
-                 (" AND ".join(ok), first_true([(c, sql_str(r)) for c, r in checks]))]
-        pairs += [(f"NOT ({cond})", sql_str(f"{describe(p)} {REASONS[NOT_OBJECT]}"))
-                  for p, cond in zip(self.objects, ok, strict=False)]
-        for p in self.counts:
-            c, name = self.code(p), describe(p)
-            texts = [(f"{c} = {NEGATIVE}", REASONS[NEGATIVE]), (f"{c} > {MAX_COUNT}", REASONS[TOO_LARGE])]
-            why = first_true([(cond, sql_str(f"{name} {r}")) for cond, r in texts],
-                             sql_str(f"{name} {REASONS[NOT_INTEGER]}"))
-            pairs.append((f"NOT ({c} BETWEEN {MISSING} AND {MAX_COUNT})", why))
-        return first_true(pairs)
-
 
 def _extra(f: UsageFormat, usage: str) -> str:
     return f.extra_sql(usage) if f.extra_sql is not None else "false"
+
+
+def _bad_field(fmt: str, code: Column) -> str:
+    """VARCHAR: the first invalid slot named as fields.read_counts names it (rows that fail fields_ok)."""
+    valid = ", ".join(f"{code(i)} BETWEEN {MISSING} AND {MAX_COUNT}" for i in range(WIDTH))
+    first = f"list_position([{valid}], false)"
+    bad = f"[{', '.join(code(i) for i in range(WIDTH))}][{first}]"
+    names = " ".join(f"WHEN {sql_str(name)} THEN [{', '.join(sql_str(describe(p)) for p in _slots(f))}]"
+                     for name, f in FORMATS.items())
+    why = (f"CASE {bad} WHEN {NOT_OBJECT} THEN {sql_str(REASONS[NOT_OBJECT])}"
+           f" WHEN {NEGATIVE} THEN {sql_str(REASONS[NEGATIVE])}"
+           f" ELSE CASE WHEN {bad} > {MAX_COUNT} THEN {sql_str(REASONS[TOO_LARGE])}"
+           f" ELSE {sql_str(REASONS[NOT_INTEGER])} END END")
+    return f"(CASE {fmt} {names} END)[{first}] || ' ' || {why}"
 
 
 def problem_sql(fmt: str, usage: str, code: Column) -> str:
     """VARCHAR: NULL when the usage normalizes as format ``fmt``, else the reason.
 
     ``usage``: the usage object's JSON text (slot texts come from it); ``code``: the code columns.
+    Checks run in the Python order: the usage object, its slots, then the format's own checks.
     """
-    is_object = f"coalesce(starts_with({usage}, '{{'), false)"
-
-    def arm(f: UsageFormat) -> str:
+    def checks(f: UsageFormat) -> str:
         x = SqlSlots(f.fields, code, f"coalesce({_extra(f, usage)}, false)")
-        return x.field_problem(is_object, f.checks_from(x))
+        return first_true([(cond, sql_str(why)) for cond, why in f.checks_from(x)])
 
-    whens = " ".join(f"WHEN {sql_str(name)} THEN {arm(f)}" for name, f in FORMATS.items())
-    return first_true(format_problems(fmt), otherwise=f"CASE {fmt} {whens} END")
+    whens = " ".join(f"WHEN {sql_str(name)} THEN {checks(f)}" for name, f in FORMATS.items())
+    usage_problem = first_true([
+        (f"NOT coalesce(starts_with({usage}, '{{'), false)", sql_str(USAGE_NOT_OBJECT)),
+        (fields_ok_sql(code), f"CASE {fmt} {whens} END"),
+    ], otherwise=_bad_field(fmt, code))
+    return first_true(format_problems(fmt), otherwise=usage_problem)
 
 
 def bucket_columns_sql(fmt: str, code: Column) -> dict[str, str]:
