@@ -70,7 +70,7 @@ def test_errors_name_the_file_line_and_field(db: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(plan("pro", FEE_AND_MARKUP.replace('type = "flat"', 'type = "flatt"')))
     result = CliRunner().invoke(cli, ["--db", str(db), "plans", "apply", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # invalid input (a plan file error) is a usage error
     squeeze = "".join  # Rich wraps long lines (even inside a long path): compare without whitespace
     expected = f"{bad}:8: charge 'platform_fee': field 'type': unknown charge type 'flatt'"
     assert squeeze(expected.split()) in squeeze(result.stderr.split())

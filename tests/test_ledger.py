@@ -131,3 +131,14 @@ def test_usage_report_without_group_keys_is_one_total_row(wm: Workmeter) -> None
     rows = usage_report(wm.db, "")
     assert [(r["events"], r["input"]) for r in rows] == [(2, 200)]
     assert "customer" not in rows[0]
+
+
+def test_voiding_twice_says_the_event_is_already_voided(wm: Workmeter) -> None:
+    import pytest
+
+    from workmeter.core.errors import Conflict
+
+    wm.ledger.ingest([usage_event("a")])
+    wm.ledger.void("test", "a", "test traffic")
+    with pytest.raises(Conflict, match="already voided"):
+        wm.ledger.void("test", "a", "again")

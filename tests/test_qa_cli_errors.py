@@ -45,7 +45,7 @@ def one_error_line(result: Result) -> str:
 
 def test_a_long_error_message_stays_on_one_line(invoke: Invoke) -> None:
     result = invoke("usage", "--by", "customer,nonsense")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     line = one_error_line(result)
     assert line.startswith("error [invalid_input] (--by): unknown group key 'nonsense'")
     assert line.rstrip().endswith("task")  # the whole list of keys, not wrapped at 80 columns
@@ -62,14 +62,14 @@ def test_ingest_reports_an_unreadable_file_like_every_other_error(invoke: Invoke
 @pytest.mark.parametrize("value", ["2026-13", "2026-02-30", "2026/10/01"])
 def test_an_impossible_date_is_an_error_line_not_a_traceback(invoke: Invoke, value: str) -> None:
     result = invoke("meters", "query", "llm_calls", "--from", value)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert one_error_line(result) == (f"error [invalid_input] (--from): '{value}' is not a date like 2026-10-01 "
                                       "or a month like 2026-10")
 
 
 def test_an_unknown_timezone_for_meter_windows_is_refused(invoke: Invoke) -> None:
     result = invoke("meters", "query", "llm_calls", "--by", "customer", "--tz", "Mars/Base")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert one_error_line(result) == ("error [invalid_input] (tz): unknown timezone 'Mars/Base' "
                                       "(use an IANA name like Europe/Paris)")
 
@@ -77,5 +77,5 @@ def test_an_unknown_timezone_for_meter_windows_is_refused(invoke: Invoke) -> Non
 @pytest.mark.parametrize("command", [["usage"], ["unpriced"], ["meters", "query", "llm_calls"]])
 def test_an_inverted_time_range_is_an_error_not_an_empty_report(invoke: Invoke, command: list[str]) -> None:
     result = invoke(*command, "--from", "2026-11-01", "--to", "2026-10")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert one_error_line(result) == "error [invalid_input] (--from): --from must be before --to"

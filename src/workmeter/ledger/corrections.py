@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from workmeter.core.errors import InvalidInput, NotFound
+from workmeter.core.errors import Conflict, InvalidInput, NotFound
 from workmeter.ledger.stage import ENVELOPE_FROM_TEXT, staged_sql
 from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
@@ -28,6 +28,12 @@ def _current(con: Any, source: str, id_: str) -> tuple[Any, ...]:
         f"SELECT {_COLS} FROM live_events WHERE key_hash = hash(?, ?) AND source = ? AND id = ?",
         [source, id_, source, id_]))
     if row is None:
+        voided = first(con.execute(
+            "SELECT revision, reason FROM corrections WHERE source = ? AND id = ? AND action = 'void' "
+            "ORDER BY revision DESC LIMIT 1", [source, id_]))
+        if voided is not None:
+            raise Conflict(f"event source={source!r} id={id_!r} is already voided "
+                           f"(revision {voided[0]}: {voided[1]})")
         raise NotFound(f"no live event with source={source!r} id={id_!r}")
     return tuple(row)
 

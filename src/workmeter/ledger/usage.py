@@ -84,6 +84,7 @@ def usage_report(db: Database, by: str | list[str] | None = None, start: datetim
     for values in result.fetchall():
         row = dict(zip(names, values, strict=True))
         if rated:
-            row["cost"] = fmt(row["cost"]) if row["cost"] is not None else "0"
+            # no priced event in the group: the cost is unknown (null), never $0
+            row["cost"] = fmt(row["cost"]) if row["cost"] is not None else None
         rows.append(row)
     return rows

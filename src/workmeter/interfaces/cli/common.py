@@ -21,7 +21,7 @@ err_console = Console(stderr=True)
 console = Console()
 
 #: Exit codes: 0 ok, 1 program/storage error, 2 usage error, 3 unpriced (quotes), 4 not found.
-EXIT_CODES: dict[type[WorkmeterError], int] = {NotFound: 4}
+EXIT_CODES: dict[type[WorkmeterError], int] = {InvalidInput: 2, NotFound: 4}
 
 
 @dataclass
@@ -94,7 +94,7 @@ def print_error(exc: WorkmeterError) -> int:
     """The one mapping of workmeter errors to CLI output: one line on stderr (never wrapped) and an exit code."""
     where = f" ({exc.where})" if exc.where else ""
     err_console.print(f"[red]error[/red] {escape(f'[{exc.code}]{where}: {exc.message}')}", soft_wrap=True)
-    return EXIT_CODES.get(type(exc), 1)
+    return next((EXIT_CODES[k] for k in type(exc).__mro__ if k in EXIT_CODES), 1)
 
 
 @contextmanager
