@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import sys
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -22,6 +23,9 @@ from workmeter.core.errors import InvalidInput
 
 FORMATS = ("ndjson", "json", "csv", "parquet")
 CHUNK = 500_000
+#: A chunk of a Parquet file is read as this many row ranges, so that a chunk inside one row
+#: group (which DuckDB reads with one thread) still spreads over every thread.
+SPLIT = 4
 ENVELOPE = ("specversion", "id", "source", "type", "subject", "time", "data")
 
 Progress = Callable[[int], None]
@@ -108,9 +112,16 @@ def parquet_ranges(path: str) -> list[tuple[str, int]] | None:
     total = pf.metadata.num_rows
     source = "read_parquet(" + "'" + path.replace("'", "''") + "', file_row_number = true)"
     columns = ", ".join(f'"{c}"' for c in ENVELOPE)
-    return [(f"(SELECT {columns}, file_row_number - {start} AS pos FROM {source} "
-             f"WHERE file_row_number >= {start} AND file_row_number < {start + CHUNK})",
-             min(CHUNK, total - start)) for start in range(0, total, CHUNK)]
+
+    def chunk(start: int) -> str:
+        stop = min(start + CHUNK, total)
+        cuts = [start + (stop - start) * k // SPLIT for k in range(SPLIT + 1)]
+        parts = [f"SELECT {columns}, file_row_number - {start} AS pos FROM {source} "
+                 f"WHERE file_row_number >= {a} AND file_row_number < {b}"
+                 for a, b in pairwise(cuts) if b > a]
+        return f"({' UNION ALL '.join(parts)})"
+
+    return [(chunk(start), min(CHUNK, total - start)) for start in range(0, total, CHUNK)]
 
 
 def _check_columns(names: list[str], path: str) -> None:

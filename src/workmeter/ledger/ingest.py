@@ -29,6 +29,8 @@ from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
 STATUSES = ("accepted", "duplicate", "conflict", "rejected")
+#: Rows per Arrow batch of a text ingest: DuckDB scans batches in parallel.
+_MORSEL = 4096
 _RAW_LIMIT = 65536
 
 
@@ -153,7 +155,9 @@ class Ledger:
                with_results: bool = False) -> IngestReport:
         """Ingest CloudEvents given as dicts or JSON texts; one transaction."""
         texts = [_as_text(e) for e in events]
-        table = pa.table({"pos": pa.array(range(len(texts)), pa.int64()), "raw": pa.array(texts, pa.string())})
+        table = pa.Table.from_batches(pa.table({
+            "pos": pa.array(range(len(texts)), pa.int64()), "raw": pa.array(texts, pa.string()),
+        }).to_batches(max_chunksize=_MORSEL))
         return self._run(ENVELOPE_FROM_TEXT, table, origin, with_results)
 
     def ingest_arrow(self, table: pa.Table, origin: str = "arrow", with_results: bool = False) -> IngestReport:
@@ -168,6 +172,7 @@ class Ledger:
 
     def _run(self, envelope_sql: str, table: pa.Table | None, origin: str, with_results: bool,
              seen_in_stage: bool = False) -> IngestReport:
+        """One transaction: ``table`` (if any) is the envelope's ``{input}``."""
         with self.db.write() as con:
             if table is not None:
                 con.register("_input", table)
