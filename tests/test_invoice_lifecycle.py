@@ -188,3 +188,17 @@ def test_rendering_escapes_html_and_csv_adds_up(app: Workmeter, tmp_path: Path) 
     rows = list(csv.DictReader(io.StringIO(invoice_csv(doc))))
     assert [r["charge"] for r in rows] == ["platform_fee", "tokens", "subtotal", "credits_applied", "total"]
     assert sum(Decimal(r["amount"]) for r in rows[:2]) == Decimal(rows[-1]["amount"]) == Decimal("106.80")
+
+
+def test_adjustments_reconcile_to_the_cent_without_rounding_drift(app: Workmeter, tmp_path: Path) -> None:
+    paris_customer(app, tmp_path)
+    app.billing.finalize("acme", "2026-10")                     # tokens line: 7.80
+    ingest(app, [usage("acme", "2026-10-15T00:00:00Z", output=300)])   # +0.003 cost → +0.0036 billed
+    clock(app).now = datetime(2026, 12, 2, tzinfo=UTC)
+    november = app.billing.finalize("acme", "2026-11")
+    adjust = [ln["amount"] for ln in november["lines"] if ln["description"].startswith("Adjustment")]
+    assert adjust == []                                          # 7.8036 still rounds to 7.80
+    ingest(app, [usage("acme", "2026-10-16T00:00:00Z", output=300)])
+    december = app.billing.preview("acme", "2026-12")
+    adjust = [ln["amount"] for ln in december["lines"] if ln["description"].startswith("Adjustment")]
+    assert adjust == ["0.01"]                                    # 7.8072 rounds to 7.81: 7.80 + 0.01

@@ -29,7 +29,7 @@ from workmeter.billing.charges.base import ChargeContext, Line
 from workmeter.billing.documents import unpriced_warning
 from workmeter.billing.periods import Segment
 from workmeter.billing.plans import PlanDef
-from workmeter.core.money import fmt
+from workmeter.core.money import fmt, round_money
 
 INTERIM_KINDS = ("usage", "commitment")
 
@@ -94,9 +94,17 @@ def interim_deductions(interims: Sequence[tuple[str, Decimal]]) -> list[Line]:
 
 
 def adjustment_lines(period_key: str, invoice: str, recomputed: Sequence[Line],
-                     billed: dict[str, Decimal]) -> list[Line]:
-    """``recomputed − billed`` per charge for an earlier, finalized period."""
-    now = charge_totals(ln for ln in recomputed if ln.kind not in ("interim", "adjustment"))
+                     billed: dict[str, Decimal], currency: str = "USD") -> list[Line]:
+    """``recomputed − billed`` per charge for an earlier, finalized period, in rounded amounts.
+
+    Both sides are what an invoice shows (each line rounded once), so the
+    finalized invoice plus its adjustments always equals the recomputed
+    invoice to the cent: no drift from rounding an exact difference.
+    """
+    now: dict[str, Decimal] = {}
+    for ln in recomputed:
+        if ln.kind not in ("interim", "adjustment"):
+            now[ln.charge] = add(now.get(ln.charge, ZERO), round_money(ln.amount_exact, currency))
     out = []
     for charge in [*now, *(c for c in billed if c not in now)]:
         diff = now.get(charge, ZERO) - billed.get(charge, ZERO)

@@ -172,12 +172,12 @@ class Invoices:
             where.append(f"i.customer IN ({', '.join('?' for _ in customers)})" if customers else "false")
             params.extend(customers)
         rows = self.db.read().execute(
-            f"SELECT i.customer, i.number, i.kind, i.period, i.subtotal, l.charge, l.kind, l.amount_exact, "
+            f"SELECT i.customer, i.number, i.kind, i.period, i.subtotal, l.charge, l.kind, l.amount_exact, l.amount, "
             f"l.adjusts FROM billing_invoices i LEFT JOIN billing_invoice_lines l ON l.invoice = i.number "
             f"WHERE {' AND '.join(where)} ORDER BY i.seq, l.position", params).fetchall()
         out: dict[str, History] = defaultdict(History)
         seen: set[str] = set()
-        for cust, number, kind, period, subtotal, charge, line_kind, amount, adjusts in rows:
+        for cust, number, kind, period, subtotal, charge, line_kind, amount, rounded, adjusts in rows:
             h = out[cust]
             if kind == "regular":
                 h.regular[period] = number
@@ -189,9 +189,9 @@ class Invoices:
             if kind == "interim":
                 _bump(h.interim_billed[period], charge, amount)
             elif line_kind == "adjustment" and adjusts and period != exclude_adjustments_of:
-                _bump(h.billed[adjusts], charge, amount)
+                _bump(h.billed[adjusts], charge, rounded)
             elif line_kind not in ("interim", "adjustment"):
-                _bump(h.billed[period], charge, amount)
+                _bump(h.billed[period], charge, rounded)
         return out
 
 

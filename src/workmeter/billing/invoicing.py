@@ -107,7 +107,7 @@ class Drafter:
         lines += interim_deductions(h.interims.get(period.key, []))
         for q in sorted(g.prior):
             recomputed = period_lines(g.prior[q], c.currency)
-            lines += adjustment_lines(q, h.regular[q], recomputed, h.billed.get(q, {}))
+            lines += adjustment_lines(q, h.regular[q], recomputed, h.billed.get(q, {}), c.currency)
         draft = self._draft(g, lines, "regular")
         draft.burns, _ = allocate(g.grants, draft.subtotal, period.start, as_of)
         return draft
