@@ -183,3 +183,19 @@ def test_staging_equals_the_rules(con: duckdb.DuckDBPyConnection, ledger: Workme
     assert [r.status for r in again.results] == [
         r.status if r.status in ("rejected", "conflict") else "duplicate" for r in first.results]
     assert [r.reason for r in again.results] == [r.reason for r in first.results]
+
+
+def test_a_resent_event_skips_parsing_only_when_it_is_exactly_a_stored_valid_one(ledger: Workmeter) -> None:
+    base = {"specversion": "1.0", "source": "resend", "type": "llm.usage", "subject": "c",
+            "time": "2026-10-01T12:00:00Z",
+            "data": {"provider": "anthropic", "model": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}}
+    stored = [dict(base, id=f"r{i}") for i in range(4)]
+    assert ledger.ledger.ingest_arrow(as_columns(stored)).accepted == 4
+    changed = dict(stored[1], data={**base["data"], "usage": {"input_tokens": 6}})
+    batch = [stored[0], changed, dict(stored[2], specversion="2.0"), dict(stored[3], time="2026-10-01T12:00:00"),
+             dict(base, id="n1"), dict(base, id="n1"), dict(base, id="n1", subject="d")]
+    report = ledger.ledger.ingest_arrow(as_columns(batch), with_results=True)
+    assert [r.status for r in report.results] == ["duplicate", "conflict", "rejected", "rejected",
+                                                  "accepted", "duplicate", "conflict"]
+    assert report.summary() == {"accepted": 1, "duplicates": 2, "conflicts": 2, "rejected": 2}
+    assert "specversion" in (report.results[2].reason or "") and "time" in (report.results[3].reason or "")

@@ -24,7 +24,14 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS_SEEN, ENVELOPE_FROM_TEXT, staged_sql
+from workmeter.ledger.stage import (
+    ENVELOPE_FROM_COLUMNS,
+    ENVELOPE_FROM_COLUMNS_SEEN,
+    ENVELOPE_FROM_TEXT,
+    KEYS_FROM_COLUMNS,
+    STORED_DUPLICATES,
+    staged_sql,
+)
 from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
@@ -164,39 +171,75 @@ class Ledger:
         """Ingest a columnar batch: specversion, id, source, type, subject, time, data (JSON text)."""
         if "pos" not in table.column_names:
             table = table.append_column("pos", pa.array(range(table.num_rows), pa.int64()))
-        return self._run(ENVELOPE_FROM_COLUMNS_SEEN, _json_data(table), origin, with_results, seen_in_stage=True)
+        return self._run("{input}", _json_data(table), origin, with_results, columnar=True)
 
     def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: bool = False) -> IngestReport:
         """Ingest from any SQL producing the columnar envelope (e.g. ``read_parquet``)."""
         return self._run(envelope_sql, None, origin, with_results)
 
-    def _run(self, envelope_sql: str, table: pa.Table | None, origin: str, with_results: bool,
-             seen_in_stage: bool = False) -> IngestReport:
-        """One transaction: ``table`` (if any) is the envelope's ``{input}``."""
+    def _run(self, sql: str, table: pa.Table | None, origin: str, with_results: bool,
+             columnar: bool = False) -> IngestReport:
+        """One transaction. ``sql``: the envelope SQL, or with ``columnar`` the input relation;
+        ``table`` (if any) is registered as the ``{input}`` of either."""
         with self.db.write() as con:
             if table is not None:
                 con.register("_input", table)
             try:
-                return self._stage_and_append(con, envelope_sql.replace("{input}", "_input"), origin,
-                                              with_results, seen_in_stage)
+                sql = sql.replace("{input}", "_input")
+                if columnar:
+                    return self._ingest_columns(con, sql, origin, with_results)
+                text_input = table is not None and "raw" in table.column_names
+                return self._stage_and_append(con, sql, origin, with_results, seen_in_stage=False,
+                                              text_input=text_input)
             finally:
                 if table is not None and not _aborted(con):
                     con.unregister("_input")
 
+    def _ingest_columns(self, con: duckdb.DuckDBPyConnection, relation: str, origin: str,
+                        with_results: bool) -> IngestReport:
+        """Columnar input: find stored keys first (two small columns), drop exact re-sends of
+        stored events without parsing them, stage the rest."""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS {KEYS_FROM_COLUMNS.replace('{input}', relation)}")
+        total, seen = first(con.execute("SELECT count(*), count(seen_hash) FROM _lookup")) or (0, 0)
+        dups = 0
+        if seen:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {STORED_DUPLICATES.replace('{input}', relation)}")
+            dups = int((first(con.execute("SELECT count(*) FILTER (WHERE dup) FROM _keys")) or (0,))[0])
+        try:
+            if total and dups == total:
+                report = IngestReport(duplicates=dups)
+                if with_results:
+                    rows = con.execute("SELECT pos, source, id FROM _keys ORDER BY pos").fetchall()
+                    report.results = [EventResult(p, s, i, "duplicate") for p, s, i in rows]
+                return report
+            envelope = ENVELOPE_FROM_COLUMNS_SEEN if seen else ENVELOPE_FROM_COLUMNS
+            return self._stage_and_append(con, envelope.replace("{input}", relation), origin, with_results,
+                                          seen_in_stage=True, text_input=False, stored_dups=dups)
+        finally:
+            con.execute("DROP TABLE IF EXISTS _lookup; DROP TABLE IF EXISTS _keys")
+
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
-                          with_results: bool, seen_in_stage: bool) -> IngestReport:
+                          with_results: bool, seen_in_stage: bool, text_input: bool,
+                          stored_dups: int = 0) -> IngestReport:
+        """Stage, classify and append one batch (inside the writer's transaction).
+
+        ``_stage`` keeps the raw text of rejected events only; a conflict's raw text is read
+        back from the input when the batch came as text.
+        """
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
         con.execute(_classify_sql(seen_in_stage, _BASE))
         row = first(con.execute(_COUNTS))
         base, accepted, duplicates, conflicts, rejected = (int(v or 0) for v in row or (0,) * 5)
-        report = IngestReport(accepted=accepted, duplicates=duplicates, conflicts=conflicts, rejected=rejected)
+        report = IngestReport(accepted=accepted, duplicates=duplicates + stored_dups, conflicts=conflicts,
+                              rejected=rejected)
         if accepted:
             con.execute(_INSERT_EVENTS)
             _advance_seq(con, base + accepted)
         if conflicts:
+            raw = "(SELECT i.raw FROM _input i WHERE i.pos = c.pos)" if text_input else "NULL"
             con.execute(
                 "INSERT INTO conflicts SELECT ?, c.source, c.id, now(), c.existing_hash, c.payload_hash, "
-                f"left(coalesce(s.raw, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
+                f"left(coalesce({raw}, CAST(s.data AS VARCHAR)), {_RAW_LIMIT}) "
                 "FROM _cls c JOIN _stage s ON s.pos = c.pos WHERE c.status = 'conflict'", [base])
         if rejected:
             con.execute(
@@ -204,9 +247,10 @@ class Ledger:
                 f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
                 [base, origin])
         if with_results:
+            dups = " UNION ALL SELECT pos, source, id, 'duplicate', NULL FROM _keys WHERE dup" if stored_dups else ""
             rows = con.execute(
                 "SELECT s.pos, s.source, s.id, coalesce(c.status, 'rejected'), s.reason "
-                "FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos ORDER BY s.pos").fetchall()
+                f"FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos{dups} ORDER BY 1").fetchall()
             report.results = [EventResult(*r) for r in rows]
         con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _cls")
         return report
@@ -226,8 +270,7 @@ class Ledger:
                     progress(len(texts))
         elif kind == "parquet" and (ranges := files.parquet_ranges(path)):
             for relation, rows in ranges:
-                envelope = ENVELOPE_FROM_COLUMNS_SEEN.replace("{input}", relation)
-                report += self._run(envelope, None, origin, False, seen_in_stage=True)
+                report += self._run(relation, None, origin, False, columnar=True)
                 if progress:
                     progress(rows)
         else:

@@ -75,10 +75,11 @@ def _time_ok(t: str) -> str:
     )
 
 
-def _envelope_ok() -> str:
+def _envelope_ok(t: str = "") -> str:
     """BOOLEAN: every envelope field is valid (the checks of :func:`_layers` before ``data``)."""
-    present = " AND ".join(f"{f} <> ''" for f in ("id", "source", "type", "subject"))
-    return f"(specversion = '1.0' AND {present} AND {_time_ok('time_text')} AND time IS NOT NULL)"
+    present = " AND ".join(f"{t}{f} <> ''" for f in ("id", "source", "type", "subject"))
+    return (f"({t}specversion = '1.0' AND {present} AND {_time_ok(f'{t}time_text')} "
+            f"AND {t}time IS NOT NULL)")
 
 
 def _envelope_from_text() -> str:
@@ -91,51 +92,72 @@ SELECT * EXCLUDE (time_text), time_text, TRY_CAST(time_text AS TIMESTAMPTZ) AS t
 FROM (
   SELECT pos, raw, parsed, parsed AND {_is_object("raw")} AS is_object, {fields}, data,
          starts_with(data::VARCHAR, '{{') AS data_object, COLUMNS('^d_'),
-         NULL::UBIGINT AS seen_hash, false AS dup
+         NULL::UBIGINT AS seen_hash
   FROM (SELECT pos, raw, e IS NOT NULL AS parsed, {texts}, e[{data}] AS data, {_data_columns("e", data + 1)}
         FROM (SELECT pos, raw, try(json_extract(raw, [{", ".join(paths)}])) AS e FROM {{input}})))
 """
 
 
-def _columns(lookup: bool) -> str:
-    """The columnar envelope; with ``lookup``, each event's stored payload hash and the dup shortcut.
-
-    An event whose key is stored with the payload hash this one has (type, subject, time
-    and the data text all equal) and whose envelope is valid is a duplicate of a valid
-    event: it is not parsed at all (that makes re-sending a whole file cheap).
-    """
+def _columns(source: str) -> str:
+    """The columnar envelope over ``source`` (the input's columns, ``pos`` and ``seen_hash``)."""
     fields = ", ".join(f"CAST({f} AS VARCHAR) AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
-    keys = "SELECT hash(CAST(source AS VARCHAR), CAST(id AS VARCHAR)) AS k FROM {input}"
-    seen = (f"(SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e SEMI JOIN "
-            f"(SELECT x.rowid AS r FROM events x SEMI JOIN ({keys}) b ON x.key_hash = b.k) h ON e.rowid = h.r)")
-    if lookup:
-        joined = (f"SELECT i.*, s.payload_hash AS seen_hash FROM ({_keyed(fields)}) i "
-                  f"LEFT JOIN {seen} s ON s.key_hash = i.key_hash AND s.source = i.source AND s.id = i.id")
-        dup = (f"coalesce(seen_hash = hash(type, subject, epoch_us(time), data_text) "
-               f"AND {_envelope_ok()}, false)")
-    else:
-        joined = f"SELECT *, NULL::UBIGINT AS seen_hash FROM ({_keyed(fields)})"
-        dup = "false"
     return f"""
 SELECT pos, NULL::VARCHAR AS raw, true AS parsed, true AS is_object, specversion, id, source, type, subject,
        time_text, time, CASE WHEN e IS NOT NULL THEN CAST(data_in AS JSON) END AS data,
-       e IS NOT NULL AND {_is_object("data_text")} AS data_object, {_data_columns("e", 1)}, seen_hash, dup
-FROM (SELECT *, CASE WHEN NOT dup THEN try(json_extract(data_text, [{", ".join(_data_paths(()))}])) END AS e
-      FROM (SELECT *, {dup} AS dup FROM ({joined})))
+       e IS NOT NULL AND {_is_object("data_text")} AS data_object, {_data_columns("e", 1)}, seen_hash
+FROM (SELECT *, try(json_extract(data_text, [{", ".join(_data_paths(()))}])) AS e
+      FROM ({_keyed(fields, source)}))
 """
 
 
-def _keyed(fields: str) -> str:
-    return (f"SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time, hash(source, id) AS key_hash "
-            f"FROM (SELECT pos, {fields}, data AS data_in, CAST(data AS VARCHAR) AS data_text FROM {{input}})")
+def _keyed(fields: str, source: str) -> str:
+    return (f"SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time FROM (SELECT pos, {fields}, data AS data_in, "
+            f"CAST(data AS VARCHAR) AS data_text, seen_hash FROM ({source}))")
+
+
+def _keys_from_columns() -> str:
+    """Each input event's key and the payload hash stored under it (NULL: a new key).
+
+    Reads only ``source`` and ``id``; stored events are found by ``key_hash`` first (one
+    integer column), then source, id and payload hash are read only for the rows found.
+    """
+    keys = ("SELECT pos, CAST(source AS VARCHAR) AS source, CAST(id AS VARCHAR) AS id, "
+            "hash(CAST(source AS VARCHAR), CAST(id AS VARCHAR)) AS key_hash FROM {input}")
+    seen = ("SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e SEMI JOIN "
+            "(SELECT x.rowid AS r FROM events x SEMI JOIN _keys0 b ON x.key_hash = b.key_hash) h ON e.rowid = h.r")
+    return (f"WITH _keys0 AS ({keys}) SELECT k.*, s.payload_hash AS seen_hash, false AS dup FROM _keys0 k "
+            f"LEFT JOIN ({seen}) s ON s.key_hash = k.key_hash AND s.source = k.source AND s.id = k.id")
+
+
+def _stored_duplicates() -> str:
+    """``_lookup`` with ``dup`` set for events that are exact re-sends of a stored event.
+
+    Same key, same payload hash (type, subject, time and the data text) and a valid
+    envelope: the stored event was valid, so this one is too, and it needs no parse.
+    """
+    fields = ", ".join(f"CAST({f} AS VARCHAR) AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
+    return f"""
+SELECT k.pos, k.source, k.id, k.key_hash, k.seen_hash,
+       coalesce(k.seen_hash = hash(i.type, i.subject, epoch_us(i.time), i.data_text) AND {_envelope_ok("i.")},
+                false) AS dup
+FROM (SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time FROM (
+    SELECT pos, {fields}, CAST(data AS VARCHAR) AS data_text FROM {{input}})) i
+JOIN _lookup k ON k.pos = i.pos AND k.seen_hash IS NOT NULL
+UNION ALL SELECT pos, source, id, key_hash, seen_hash, false FROM _lookup WHERE seen_hash IS NULL
+"""
 
 
 #: Envelope from JSON text rows (``pos``, ``raw``): one parse of each event.
 ENVELOPE_FROM_TEXT = _envelope_from_text()
 #: Envelope from columnar input (Parquet / Arrow): data given as JSON text, parsed once.
-ENVELOPE_FROM_COLUMNS = _columns(lookup=False)
-#: The same, matched against the ledger: stored duplicates are recognised before any parse.
-ENVELOPE_FROM_COLUMNS_SEEN = _columns(lookup=True)
+ENVELOPE_FROM_COLUMNS = _columns("SELECT *, NULL::UBIGINT AS seen_hash FROM {input}")
+#: The same for the events of ``_keys`` that are not stored duplicates, with their stored hash.
+ENVELOPE_FROM_COLUMNS_SEEN = _columns(
+    "SELECT i.*, k.seen_hash FROM {input} i JOIN _keys k ON k.pos = i.pos WHERE NOT k.dup")
+#: (for ``_lookup``) pos, source, id, key_hash, seen_hash (the stored payload hash) and dup (false).
+KEYS_FROM_COLUMNS = _keys_from_columns()
+#: (for ``_keys``) ``_lookup`` with ``dup`` set for exact re-sends of stored events.
+STORED_DUPLICATES = _stored_duplicates()
 
 
 #: A JSON object whose every value is a string (or null), as json_extract writes it (no blanks).
@@ -172,7 +194,6 @@ coded AS (SELECT *, {codes} FROM valued),
 checked AS (
   SELECT *,
     CASE
-      WHEN dup THEN NULL
       WHEN NOT parsed THEN 'not valid JSON'
       WHEN NOT is_object THEN 'an event must be a JSON object'
       WHEN specversion IS NULL THEN 'specversion: required, must be "1.0"'
@@ -206,10 +227,10 @@ def staged_sql(envelope_sql: str) -> str:
     )
     promoted = ", ".join(f"{_string(f'd_attr_{k}')} AS \"{k}\"" for k in PROMOTED_ATTRIBUTES)
     return f"""{_layers(envelope_sql)}
-SELECT pos, raw, reason, specversion, id, source, type, subject, time, data,
+SELECT pos, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, specversion, id, source, type, subject,
+       time, data,
        hash(source, id) AS key_hash,
-       CASE WHEN dup THEN seen_hash ELSE hash(type, subject, epoch_us(time), CAST(data AS VARCHAR)) END
-         AS payload_hash, seen_hash,
+       hash(type, subject, epoch_us(time), CAST(data AS VARCHAR)) AS payload_hash, seen_hash,
        CASE WHEN is_usage THEN provider_s END AS provider, CASE WHEN is_usage THEN model_s END AS model,
        CASE WHEN is_usage THEN fmt END AS usage_format, CASE WHEN is_usage THEN tier END AS service_tier,
        {_string("d_task")} AS task_id,
