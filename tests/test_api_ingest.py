@@ -216,6 +216,13 @@ def test_ops_endpoints(server: ThreadServer, admin: str) -> None:
     assert 'workmeter_events_total{origin="api",status="accepted"} 1' in text
     assert 'workmeter_events_total{origin="api",status="duplicate"} 1' in text
     assert "workmeter_request_duration_seconds_bucket" in text and "workmeter_writer_queue_events 0" in text
+    # every metric's samples sit directly under its own HELP/TYPE lines (one group per metric)
+    current = None
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            current = line.split()[2]
+        elif line and not line.startswith("#"):
+            assert current is not None and line.startswith(current), line
 
 
 def _wait(condition, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]

@@ -77,6 +77,8 @@ class Registry:
             return self._counters[name].get(tuple(sorted(labels.items())), 0)
 
     def render(self) -> str:
+        """Text format 0.0.4: each metric's HELP and TYPE lines directly above its samples."""
+        gauges = {name: read() for name, read in list(self._gauges.items())}  # read outside the lock
         lines: list[str] = []
         with self._lock:
             for name, (kind, help_text) in self._help.items():
@@ -86,8 +88,8 @@ class Registry:
                 elif kind == "histogram":
                     for k, counts in self._hist[name].items():
                         lines += self._hist_lines(name, k, counts)
-        for name, read in self._gauges.items():
-            lines.append(f"{name} {_num(read())}")
+                elif name in gauges:
+                    lines.append(f"{name} {_num(gauges[name])}")
         return "\n".join(lines) + "\n"
 
     @staticmethod
