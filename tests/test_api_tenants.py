@@ -46,7 +46,10 @@ ADMIN_ONLY = [("POST", "/api/v1/customers"), ("POST", "/api/v1/plans"), ("POST",
               ("POST", "/api/v1/customers/{customer}/credits"), ("POST", "/api/v1/invoices/finalize"),
               ("POST", "/api/v1/invoices/{number}/void"), ("POST", "/api/v1/invoices/{number}/credit-notes"),
               ("POST", "/api/v1/invoices/run"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
-              ("DELETE", "/api/v1/keys/{key_id}")]
+              ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/events/void"),
+              ("POST", "/api/v1/events/amend")]
+#: Reads about one event: a bound key may read its own customer's events only (source, id of ``{me}``).
+OWN_EVENT = [("GET", "/api/v1/events/history")]
 INGEST_ONLY = [("POST", "/api/v1/events"), ("POST", "/v1/traces")]  # bound ingest: see test_api_ingest / test_otlp
 OPERATIONS = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
 
@@ -71,7 +74,8 @@ def test_every_operation_is_classified(world: tuple[ThreadServer, dict[str, str]
     with server.client() as c:
         doc = c.get("/openapi.json").json()
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    classified = {(m, p) for m, p, _ in OWN} | {*UNBOUND_ONLY, *ADMIN_ONLY, *INGEST_ONLY, *OPERATIONS}
+    classified = {(m, p) for m, p, _ in OWN} | {*UNBOUND_ONLY, *ADMIN_ONLY, *INGEST_ONLY, *OPERATIONS,
+                                                      *OWN_EVENT}
     assert documented == classified
 
 
@@ -93,6 +97,18 @@ def test_bound_key_sees_only_its_customer(world: tuple[ThreadServer, dict[str, s
     else:
         assert foreign.status_code == 403, f"{template} answered {foreign.status_code} for {other}"
         assert foreign.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("me", "other"), [(ACME, GLOBEX), (GLOBEX, ACME)])
+@pytest.mark.parametrize(("method", "template"), OWN_EVENT)
+def test_bound_key_reads_only_its_own_events(world: tuple[ThreadServer, dict[str, str]], me: str, other: str,
+                                             method: str, template: str) -> None:
+    server, keys = world
+    with server.client(keys[me]) as c:
+        own = c.request(method, template, params={"source": "world", "id": f"{me}-u1"})
+        foreign = c.request(method, template, params={"source": "world", "id": f"{other}-u1"})
+    assert own.status_code == 200 and other not in own.text
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "forbidden"
 
 
 def test_own_data_is_really_there(world: tuple[ThreadServer, dict[str, str]]) -> None:

@@ -80,6 +80,29 @@ class CreditNoteIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
+Reason = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+
+
+class EventVoidIn(Body):
+    source: Id
+    id: Id
+    reason: Reason
+
+
+class EventAmendIn(Body):
+    """The replacement event (same ``source`` and ``id`` as the original) and why."""
+
+    event: dict[str, Any]
+    reason: Reason
+
+
+class RerateIn(Body):
+    from_: Instant | None = Field(None, alias="from")
+    to: Instant | None = None
+    catalog_version: Id | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
 class QuoteIn(Body):
     """One usage object to price; ``usage_format`` may be omitted for anthropic, openai and google."""
 
