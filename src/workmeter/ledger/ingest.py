@@ -97,7 +97,8 @@ def _classify_sql(seen_in_stage: bool, base: str) -> str:
     """``_cls``: the status of every valid staged event, its seq when accepted, the hash it is compared to.
 
     A stored key decides first (same payload hash: duplicate, else conflict); among new keys
-    the first occurrence in the batch is accepted and later ones are compared to it.
+    the first occurrence in the batch is accepted and later ones are compared to it (keys
+    repeated in the batch are found by key_hash first, an integer aggregate, then exactly).
     """
     if seen_in_stage:
         valid = "SELECT pos, key_hash, source, id, payload_hash, seen_hash FROM _stage WHERE reason IS NULL"
@@ -109,9 +110,11 @@ def _classify_sql(seen_in_stage: bool, base: str) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _cls AS
 WITH s AS ({valid}),
+multi AS (SELECT key_hash FROM s WHERE seen_hash IS NULL GROUP BY key_hash HAVING count(*) > 1),
 repeated AS (
-  SELECT key_hash, source, id, min(pos) AS first_pos, arg_min(payload_hash, pos) AS first_hash
-  FROM s WHERE seen_hash IS NULL GROUP BY key_hash, source, id HAVING count(*) > 1
+  SELECT s.key_hash, s.source, s.id, min(s.pos) AS first_pos, arg_min(s.payload_hash, s.pos) AS first_hash
+  FROM s SEMI JOIN multi m ON m.key_hash = s.key_hash WHERE s.seen_hash IS NULL
+  GROUP BY s.key_hash, s.source, s.id HAVING count(*) > 1
 ),
 c AS (
   SELECT s.pos, s.source, s.id, s.payload_hash,

@@ -59,7 +59,7 @@ def _is_object(text: str) -> str:
 def _string(text: str) -> str:
     """VARCHAR: the string a JSON text holds, NULL for any other JSON value."""
     return (f"CASE WHEN starts_with({text}, '\"') THEN CASE WHEN contains({text}, '\\') "
-            f"THEN json_extract_string({text}, '$') ELSE ({text})[2:-2] END END")
+            f"THEN json_extract_string({text}, '$') ELSE substr({text}, 2, length({text}) - 2) END END")
 
 
 def _scalar(text: str) -> str:
@@ -183,10 +183,11 @@ fields AS (
   FROM env
 ),
 formatted AS (SELECT *, {format_sql("provider_x", "format_x")} AS fmt FROM fields),
+kinds AS (SELECT *, {sqlflat.format_code_sql("fmt")} AS fk FROM formatted),
 slotted AS (
-  SELECT *, CASE WHEN is_usage AND starts_with(d_usage, '{{') THEN {sqlflat.slots_sql("fmt", "d_usage")} END AS s,
-         {sqlflat.containers_sql("fmt")} AS nobj
-  FROM formatted
+  SELECT *, CASE WHEN is_usage AND starts_with(d_usage, '{{') THEN {sqlflat.slots_sql("fk", "d_usage")} END AS s,
+         {sqlflat.containers_sql("fk")} AS nobj
+  FROM kinds
 ),
 texts AS (SELECT * EXCLUDE (s), {texts} FROM slotted),
 valued AS (SELECT *, {values} FROM texts),
@@ -213,7 +214,7 @@ checked AS (
       WHEN d_task IS NOT NULL AND NOT starts_with(d_task, '"') THEN 'data.task_id: must be a string'
       WHEN is_usage AND d_attrs IS NOT NULL AND NOT regexp_full_match(d_attrs, '{_STRING_OBJECT}')
         THEN 'data.attributes: must be an object of string values'
-      WHEN is_usage THEN {sqlflat.problem_sql("fmt", "d_usage", lambda i: f"c{i}")}
+      WHEN is_usage THEN {sqlflat.problem_sql("fmt", "fk", "d_usage", lambda i: f"c{i}")}
     END AS reason
   FROM coded
 )"""
@@ -223,7 +224,7 @@ def staged_sql(envelope_sql: str) -> str:
     """The full staging SELECT: envelope → validated, normalized rows with ``reason``."""
     buckets = ",\n       ".join(
         f"CASE WHEN is_usage THEN {expr} END AS \"{name}\""
-        for name, expr in sqlflat.bucket_columns_sql("fmt", lambda i: f"c{i}").items()
+        for name, expr in sqlflat.bucket_columns_sql("fk", lambda i: f"c{i}").items()
     )
     promoted = ", ".join(f"{_string(f'd_attr_{k}')} AS \"{k}\"" for k in PROMOTED_ATTRIBUTES)
     return f"""{_layers(envelope_sql)}

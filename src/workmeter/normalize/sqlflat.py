@@ -61,16 +61,31 @@ def _slots(f: UsageFormat) -> list[Path]:
 WIDTH = max(len(_slots(f)) for f in FORMATS.values())
 
 
-def slots_sql(fmt: str, usage: str) -> str:
-    """VARCHAR[]: the JSON text of every slot of format ``fmt`` in the usage JSON text ``usage``.
+#: The integer code of each usage format (a CASE on an integer is cheaper than on text).
+FORMAT_CODES = {name: i + 1 for i, name in enumerate(FORMATS)}
+
+
+def format_code_sql(fmt: str) -> str:
+    """INTEGER: the code of format ``fmt`` (FORMAT_CODES), NULL for an unknown or missing one."""
+    whens = " ".join(f"WHEN {sql_str(name)} THEN {code}" for name, code in FORMAT_CODES.items())
+    return f"CASE {fmt} {whens} END"
+
+
+def _on(kind: str, arms: dict[str, str], otherwise: str = "NULL") -> str:
+    """CASE on the format code ``kind`` with one arm per format name."""
+    whens = " ".join(f"WHEN {FORMAT_CODES[name]} THEN {arm}" for name, arm in arms.items())
+    return f"CASE {kind} {whens} ELSE {otherwise} END"
+
+
+def slots_sql(kind: str, usage: str) -> str:
+    """VARCHAR[]: the JSON text of every slot of format ``kind`` (a code) in the usage JSON ``usage``.
 
     One parse of the usage object; NULL for an unknown format. Missing values are NULL,
     JSON null is ``'null'``.
     """
-    whens = " ".join(
-        f"WHEN {sql_str(name)} THEN json_extract({usage}, [{', '.join(json_path(p) for p in _slots(f))}])"
-        for name, f in FORMATS.items())
-    return f"CAST(CASE {fmt} {whens} END AS VARCHAR[])"
+    arms = {name: f"json_extract({usage}, [{', '.join(json_path(p) for p in _slots(f))}])"
+            for name, f in FORMATS.items()}
+    return f"CAST({_on(kind, arms)} AS VARCHAR[])"
 
 
 def value_sql(text: str) -> str:
@@ -78,11 +93,9 @@ def value_sql(text: str) -> str:
     return f"TRY_CAST({text} AS UBIGINT)"
 
 
-def containers_sql(fmt: str) -> str:
-    """INTEGER: how many of the first slots of format ``fmt`` are enclosing objects."""
-    whens = " ".join(f"WHEN {sql_str(name)} THEN {len(_objects(f))}" for name, f in FORMATS.items()
-                     if _objects(f))
-    return f"CASE {fmt} {whens} ELSE 0 END"
+def containers_sql(kind: str) -> str:
+    """INTEGER: how many of the first slots of format ``kind`` (a code) are enclosing objects."""
+    return _on(kind, {name: str(len(_objects(f))) for name, f in FORMATS.items() if _objects(f)}, "0")
 
 
 def code_sql(i: int, text: str, value: str, containers: str) -> str:
@@ -143,43 +156,39 @@ def _extra(f: UsageFormat, usage: str) -> str:
     return f.extra_sql(usage) if f.extra_sql is not None else "false"
 
 
-def _bad_field(fmt: str, code: Column) -> str:
+def _bad_field(kind: str, code: Column) -> str:
     """VARCHAR: the first invalid slot named as fields.read_counts names it (rows that fail fields_ok)."""
     valid = ", ".join(f"{code(i)} BETWEEN {MISSING} AND {MAX_COUNT}" for i in range(WIDTH))
     first = f"list_position([{valid}], false)"
     bad = f"[{', '.join(code(i) for i in range(WIDTH))}][{first}]"
-    names = " ".join(f"WHEN {sql_str(name)} THEN [{', '.join(sql_str(describe(p)) for p in _slots(f))}]"
-                     for name, f in FORMATS.items())
+    names = _on(kind, {name: f"[{', '.join(sql_str(describe(p)) for p in _slots(f))}]"
+                       for name, f in FORMATS.items()})
     why = (f"CASE {bad} WHEN {NOT_OBJECT} THEN {sql_str(REASONS[NOT_OBJECT])}"
            f" WHEN {NEGATIVE} THEN {sql_str(REASONS[NEGATIVE])}"
            f" ELSE CASE WHEN {bad} > {MAX_COUNT} THEN {sql_str(REASONS[TOO_LARGE])}"
            f" ELSE {sql_str(REASONS[NOT_INTEGER])} END END")
-    return f"(CASE {fmt} {names} END)[{first}] || ' ' || {why}"
+    return f"({names})[{first}] || ' ' || {why}"
 
 
-def problem_sql(fmt: str, usage: str, code: Column) -> str:
+def problem_sql(fmt: str, kind: str, usage: str, code: Column) -> str:
     """VARCHAR: NULL when the usage normalizes as format ``fmt``, else the reason.
 
-    ``usage``: the usage object's JSON text (slot texts come from it); ``code``: the code columns.
+    ``kind``: the format's code (:func:`format_code_sql`); ``usage``: the usage object's JSON
+    text (slot texts come from it); ``code``: the code columns.
     Checks run in the Python order: the usage object, its slots, then the format's own checks.
     """
     def checks(f: UsageFormat) -> str:
         x = SqlSlots(f.fields, code, f"coalesce({_extra(f, usage)}, false)")
         return first_true([(cond, sql_str(why)) for cond, why in f.checks_from(x)])
 
-    whens = " ".join(f"WHEN {sql_str(name)} THEN {checks(f)}" for name, f in FORMATS.items())
     usage_problem = first_true([
         (f"NOT coalesce(starts_with({usage}, '{{'), false)", sql_str(USAGE_NOT_OBJECT)),
-        (fields_ok_sql(code), f"CASE {fmt} {whens} END"),
-    ], otherwise=_bad_field(fmt, code))
+        (fields_ok_sql(code), _on(kind, {name: checks(f) for name, f in FORMATS.items()})),
+    ], otherwise=_bad_field(kind, code))
     return first_true(format_problems(fmt), otherwise=usage_problem)
 
 
-def bucket_columns_sql(fmt: str, code: Column) -> dict[str, str]:
+def bucket_columns_sql(kind: str, code: Column) -> dict[str, str]:
     """BIGINT expression per name in ALL_COUNTS; meaningful where :func:`problem_sql` is NULL."""
     per_format = {name: f.buckets_from(SqlSlots(f.fields, code)) for name, f in FORMATS.items()}
-    return {
-        count: "CASE " + fmt + " " + " ".join(
-            f"WHEN {sql_str(name)} THEN {b[count]}" for name, b in per_format.items()) + " END"
-        for count in ALL_COUNTS
-    }
+    return {count: _on(kind, {name: b[count] for name, b in per_format.items()}) for count in ALL_COUNTS}
