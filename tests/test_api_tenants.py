@@ -41,13 +41,14 @@ OWN: list[tuple[str, str, dict[str, str]]] = [
 #: Provider-wide data (every customer, or the provider's own costs): refused to a bound key.
 UNBOUND_ONLY = [("GET", "/api/v1/rejects"), ("GET", "/api/v1/conflicts"), ("GET", "/api/v1/plans"),
                 ("GET", "/api/v1/prices/versions"), ("GET", "/api/v1/prices/runs"), ("GET", "/api/v1/prices/card"),
-                ("POST", "/api/v1/prices/quote"), ("POST", "/api/v1/prices/quote/batch")]
+                ("POST", "/api/v1/prices/quote"), ("POST", "/api/v1/prices/quote/batch"),
+                ("GET", "/api/v1/prices/check")]
 ADMIN_ONLY = [("POST", "/api/v1/customers"), ("POST", "/api/v1/plans"), ("POST", "/api/v1/subscriptions"),
               ("POST", "/api/v1/customers/{customer}/credits"), ("POST", "/api/v1/invoices/finalize"),
               ("POST", "/api/v1/invoices/{number}/void"), ("POST", "/api/v1/invoices/{number}/credit-notes"),
               ("POST", "/api/v1/invoices/run"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
               ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/events/void"),
-              ("POST", "/api/v1/events/amend")]
+              ("POST", "/api/v1/events/amend"), ("POST", "/api/v1/prices/sync"), ("POST", "/api/v1/rerate")]
 #: Reads about one event: a bound key may read its own customer's events only (source, id of ``{me}``).
 OWN_EVENT = [("GET", "/api/v1/events/history")]
 INGEST_ONLY = [("POST", "/api/v1/events"), ("POST", "/v1/traces")]  # bound ingest: see test_api_ingest / test_otlp

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from workmeter.interfaces.api import (
     errors,
     routes_billing,
+    routes_catalog,
     routes_corrections,
     routes_ingest,
     routes_invoices,
@@ -36,7 +37,8 @@ from workmeter.interfaces.api.writer import GroupCommitWriter
 log = logging.getLogger("workmeter.server")
 
 #: Every router, in the order the OpenAPI document lists them.
-ROUTERS = (routes_ingest, routes_otlp, routes_ledger, routes_corrections, routes_prices, routes_billing, routes_invoices,
+ROUTERS = (routes_ingest, routes_otlp, routes_ledger, routes_corrections, routes_prices, routes_catalog,
+           routes_billing, routes_invoices,
            routes_work, routes_keys, routes_ops)
 
 
