@@ -48,7 +48,8 @@ ADMIN_ONLY = [("POST", "/api/v1/customers"), ("POST", "/api/v1/plans"), ("POST",
               ("POST", "/api/v1/invoices/{number}/void"), ("POST", "/api/v1/invoices/{number}/credit-notes"),
               ("POST", "/api/v1/invoices/run"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
               ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/events/void"),
-              ("POST", "/api/v1/events/amend"), ("POST", "/api/v1/prices/sync"), ("POST", "/api/v1/rerate")]
+              ("POST", "/api/v1/events/amend"), ("POST", "/api/v1/prices/sync"), ("POST", "/api/v1/rerate"),
+              ("POST", "/api/v1/subscriptions/migrate"), ("POST", "/api/v1/subscriptions/end")]
 #: Reads about one event: a bound key may read its own customer's events only (source, id of ``{me}``).
 OWN_EVENT = [("GET", "/api/v1/events/history")]
 INGEST_ONLY = [("POST", "/api/v1/events"), ("POST", "/v1/traces")]  # bound ingest: see test_api_ingest / test_otlp

@@ -57,6 +57,18 @@ class SubscribeIn(Body):
     version: Annotated[int, Field(ge=1, le=2**31)] | None = None
 
 
+class MigrateIn(Body):
+    plan: Id
+    to_version: Annotated[int, Field(ge=1, le=2**31)] | None = None
+    customer: Id | None = None
+    at: Annotated[str, Field(pattern=DATE_PATTERN, json_schema_extra={"format": "date"})] | None = None
+
+
+class UnsubscribeIn(Body):
+    customer: Id
+    end: Annotated[str, Field(pattern=DATE_PATTERN, json_schema_extra={"format": "date"})]
+
+
 class GrantIn(Body):
     amount: Amount
     expires: Instant | None = None

@@ -18,7 +18,15 @@ from starlette.responses import Response
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
 from workmeter.interfaces.api.auth import ADMIN, READ, Principal, check_customer, subjects_for
-from workmeter.interfaces.api.bodies import CustomerIn, GrantIn, SubscribeIn, parse, schema
+from workmeter.interfaces.api.bodies import (
+    CustomerIn,
+    GrantIn,
+    MigrateIn,
+    SubscribeIn,
+    UnsubscribeIn,
+    parse,
+    schema,
+)
 from workmeter.interfaces.api.body import body_doc, media_type, read_body
 from workmeter.interfaces.api.errors import UnsupportedMedia
 from workmeter.interfaces.api.params import (
@@ -149,6 +157,27 @@ async def subscribe(request: Request, principal: Principal = Security(ADMIN)) ->
     span = await asyncio.to_thread(request.app.state.wm.billing.subscribe, b.customer, b.plan,
                                    day(b.start, "start"), b.version)
     return JSON([span.as_dict()])
+
+
+@router.post("/api/v1/subscriptions/migrate",
+             summary="Move subscriptions on older versions of a plan to a newer one (default: the latest)",
+             responses=rows_doc(404, 409, 413), openapi_extra=schema(MigrateIn))
+async def migrate(request: Request, principal: Principal = Security(ADMIN)) -> Response:
+    """Effective ``at`` (a local date), by default the first day of each customer's next period."""
+    b = await parse(request, MigrateIn)
+    at = day(b.at, "at") if b.at else None
+    moved = await asyncio.to_thread(request.app.state.wm.billing.migrate, b.plan, b.to_version, b.customer, at)
+    return JSON(moved)
+
+
+@router.post("/api/v1/subscriptions/end",
+             summary="End a customer's service from a local date (exclusive); answers its plan spans",
+             responses=rows_doc(404, 409, 413), openapi_extra=schema(UnsubscribeIn))
+async def unsubscribe(request: Request, principal: Principal = Security(ADMIN)) -> Response:
+    b = await parse(request, UnsubscribeIn)
+    billing = request.app.state.wm.billing
+    await asyncio.to_thread(billing.unsubscribe, b.customer, day(b.end, "end"))
+    return JSON(billing.list_subscriptions(b.customer))
 
 
 # -- credits ------------------------------------------------------------------------------------
