@@ -3,6 +3,9 @@
 One ingest call is one transaction of the single writer:
 
 1. the batch is staged and validated in one SQL pass (:mod:`workmeter.ledger.stage`);
+   columnar batches (Parquet, Arrow) are matched against the ledger first, and an
+   exact re-send of a stored event (same key, same payload hash, valid envelope)
+   is a duplicate without being parsed;
 2. valid events are matched against the ledger on ``key_hash = hash(source, id)``
    (then on source and id themselves, so a hash collision never merges events);
 3. each event gets one status: ``accepted`` (new key), ``duplicate`` (key seen,
@@ -24,6 +27,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, classify_sql
 from workmeter.ledger.stage import (
     ENVELOPE_FROM_COLUMNS,
     ENVELOPE_FROM_COLUMNS_SEEN,
@@ -33,7 +37,6 @@ from workmeter.ledger.stage import (
     staged_sql,
 )
 from workmeter.store.duckdb import Database, first
-from workmeter.store.schema import EVENT_COLUMNS
 
 STATUSES = ("accepted", "duplicate", "conflict", "rejected")
 #: Rows per Arrow batch of a text ingest: DuckDB scans batches in parallel.
@@ -83,75 +86,6 @@ class IngestReport:
             EventResult(r.position + offset, r.source, r.id, r.status, r.reason) for r in other.results
         )
         return self
-
-
-#: Stored events with the key of a valid staged event: key_hash first (one integer column),
-#: then source, id and payload hash only for the rows it found.
-_SEEN = """
-SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e
-SEMI JOIN (SELECT x.rowid AS r FROM events x SEMI JOIN {keys} k ON x.key_hash = k.key_hash) h ON e.rowid = h.r
-"""
-
-
-def _classify_sql(seen_in_stage: bool, base: str) -> str:
-    """``_cls``: the status of every valid staged event, its seq when accepted, the hash it is compared to.
-
-    A stored key decides first (same payload hash: duplicate, else conflict); among new keys
-    the first occurrence in the batch is accepted and later ones are compared to it (keys
-    repeated in the batch are found by key_hash first, an integer aggregate, then exactly).
-    """
-    if seen_in_stage:
-        valid = "SELECT pos, key_hash, source, id, payload_hash, seen_hash FROM _stage WHERE reason IS NULL"
-    else:
-        keys = "(SELECT key_hash FROM _stage WHERE reason IS NULL)"
-        valid = (f"SELECT s.pos, s.key_hash, s.source, s.id, s.payload_hash, x.payload_hash AS seen_hash "
-                 f"FROM _stage s LEFT JOIN ({_SEEN.format(keys=keys)}) x "
-                 f"ON x.key_hash = s.key_hash AND x.source = s.source AND x.id = s.id WHERE s.reason IS NULL")
-    return f"""
-CREATE OR REPLACE TEMP TABLE _cls AS
-WITH s AS ({valid}),
-multi AS (SELECT key_hash FROM s WHERE seen_hash IS NULL GROUP BY key_hash HAVING count(*) > 1),
-repeated AS (
-  SELECT s.key_hash, s.source, s.id, min(s.pos) AS first_pos, arg_min(s.payload_hash, s.pos) AS first_hash
-  FROM s SEMI JOIN multi m ON m.key_hash = s.key_hash WHERE s.seen_hash IS NULL
-  GROUP BY s.key_hash, s.source, s.id HAVING count(*) > 1
-),
-c AS (
-  SELECT s.pos, s.source, s.id, s.payload_hash,
-         CASE WHEN s.seen_hash = s.payload_hash THEN 'duplicate'
-              WHEN s.seen_hash IS NOT NULL THEN 'conflict'
-              WHEN r.first_pos IS NULL OR r.first_pos = s.pos THEN 'accepted'
-              WHEN r.first_hash = s.payload_hash THEN 'duplicate'
-              ELSE 'conflict' END AS status,
-         coalesce(s.seen_hash, r.first_hash) AS existing_hash
-  FROM s LEFT JOIN repeated r ON r.key_hash = s.key_hash AND r.source = s.source AND r.id = s.id
-)
-SELECT *, CASE WHEN status = 'accepted'
-               THEN {base} + row_number() OVER (PARTITION BY status = 'accepted' ORDER BY pos) END AS seq
-FROM c
-"""
-
-
-#: The last seq handed out (meta ``next_seq``), 0 for an empty ledger.
-_BASE = "(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'next_seq')"
-#: base, then accepted / duplicates / conflicts / rejected of the staged batch.
-_COUNTS = f"""
-SELECT {_BASE}, count(*) FILTER (WHERE status = 'accepted'), count(*) FILTER (WHERE status = 'duplicate'),
-       count(*) FILTER (WHERE status = 'conflict'), (SELECT count(*) FROM _stage WHERE reason IS NOT NULL)
-FROM _cls
-"""
-_EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
-
-
-def _insert_events_sql() -> str:
-    cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-    exprs = {"seq": "c.seq", "ingested_at": "now()"}
-    select = ", ".join(exprs.get(c, f's."{c}"') for c in _EVENT_COLS)
-    return (f"INSERT INTO events ({cols}) SELECT {select} "
-            "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'")
-
-
-_INSERT_EVENTS = _insert_events_sql()
 
 
 class Ledger:
@@ -230,13 +164,13 @@ class Ledger:
         back from the input when the batch came as text.
         """
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
-        con.execute(_classify_sql(seen_in_stage, _BASE))
-        row = first(con.execute(_COUNTS))
+        con.execute(classify_sql(seen_in_stage, BASE))
+        row = first(con.execute(COUNTS))
         base, accepted, duplicates, conflicts, rejected = (int(v or 0) for v in row or (0,) * 5)
         report = IngestReport(accepted=accepted, duplicates=duplicates + stored_dups, conflicts=conflicts,
                               rejected=rejected)
         if accepted:
-            con.execute(_INSERT_EVENTS)
+            con.execute(INSERT_EVENTS)
             _advance_seq(con, base + accepted)
         if conflicts:
             raw = "(SELECT i.raw FROM _input i WHERE i.pos = c.pos)" if text_input else "NULL"

@@ -11,12 +11,18 @@ Two shapes feed it:
 * columns (``pos``, ``specversion``, ``id``, ``source``, ``type``, ``subject``,
   ``time``, ``data`` as JSON text): Parquet and Arrow bulk loads.
 
-Each JSON document is parsed once: one ``json_extract`` with a list of paths
-pulls the JSON text of every envelope field, every data field and every usage
-slot of every format (:mod:`workmeter.normalize.sqlflat`). Everything after
-that is plain column expressions over those texts, one CTE layer per step (a
+Each event is parsed once: one ``json_extract`` with a list of paths pulls the
+JSON text of every envelope field and every field of ``data`` (the usage object
+among them); the usage object's own slots are read by a second, per-format
+``json_extract`` of that small text (:mod:`workmeter.normalize.sqlflat`).
+Everything after that is plain column expressions, one CTE layer per step (a
 layer reads only the layer before, so nothing is computed twice and no lambda
 runs on valid rows).
+
+Columnar input is first matched against the ledger (:data:`KEYS_FROM_COLUMNS`,
+:data:`STORED_DUPLICATES`): an exact re-send of a stored event is recognised
+from its key and payload hash without parsing it, and only the other events are
+staged (:data:`ENVELOPE_FROM_COLUMNS_SEEN`).
 """
 
 from __future__ import annotations
