@@ -6,7 +6,9 @@
 * ``_wm_um`` — rated usage from ``rated_events`` aggregated once per
   (customer, task, model): calls, tokens per bucket, exact cost, unpriced calls.
   Rows with a NULL task are the unattributed usage. This is the only pass over
-  the (large) usage table that every report needs.
+  the (large) usage table that every report needs; over ``rated_events`` it
+  sums the events per task and price row first and prices the sums
+  (:func:`workmeter.rating.aggregate.rated_sums`: the same exact numbers).
 
 A task is identified by ``(customer, task_id)``: the customer is the event's
 ``subject``, so two customers may use the same task ids. Every source is cut at
@@ -50,6 +52,7 @@ WHERE type IN ({", ".join(f"'{t}'" for t in TASK_TYPES)}) AND task_id IS NOT NUL
 
 
 def usage_sql(source: str = USAGE_SOURCE) -> str:
+    """``_wm_um`` straight from any relation shaped like ``rated_events``."""
     sums = ",\n       ".join(f'coalesce(sum("{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_um AS
@@ -62,6 +65,28 @@ FROM {source}
 WHERE {_FILTER}
 GROUP BY ALL
 """
+
+
+def _um_from_rated(rated: str) -> str:
+    """``_wm_um`` from the rated sums per (customer, task, price row) (a relation from the pricing package)."""
+    sums = ", ".join(f'coalesce(sum("{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
+    return f"""
+CREATE OR REPLACE TEMP TABLE _wm_um AS
+SELECT customer, task_id, model, sum(events) AS calls, {sums},
+       sum(cost) AS cost, coalesce(sum(events) FILTER (WHERE unpriced_reason IS NOT NULL), 0) AS unpriced_calls,
+       min(first_at) AS first_at, max(last_at) AS last_at
+FROM {rated}
+GROUP BY ALL
+"""
+
+
+def _load_rated_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+    from workmeter.rating.aggregate import rated_sums
+
+    with rated_sums(con, {"customer": "e.subject", "task_id": "e.task_id"}, _FILTER, params,
+                    extras={"first_at": "min(e.time)", "last_at": "max(e.time)"}) as rated:
+        con.execute(_um_from_rated(rated))
+
 
 #: Attributes of tasks that their task events do not name (workflow, team, project, user),
 #: taken from their usage calls (the smallest value when calls disagree).
@@ -117,7 +142,10 @@ def load_task_events(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> 
 def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str = USAGE_SOURCE) -> None:
     """Fill ``_wm_um`` and ``_wm_retry`` for one report run."""
     usage_params = {k: params[k] for k in ("as_of", "customer")}
-    con.execute(usage_sql(source), usage_params)
+    if source == "rated_events":
+        _load_rated_usage(con, usage_params)
+    else:
+        con.execute(usage_sql(source), usage_params)
     con.execute(retries_sql(), usage_params)
 
 
