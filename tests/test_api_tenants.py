@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api_support import ACME, GLOBEX, ThreadServer, build_world
+from api_support import ACME, GLOBEX, PLAN, ThreadServer, build_world
 from test_invoice_scenarios import make_template
 from workmeter.app import Workmeter
 
@@ -52,6 +52,10 @@ ADMIN_ONLY = [("POST", "/api/v1/customers"), ("POST", "/api/v1/plans"), ("POST",
               ("POST", "/api/v1/subscriptions/migrate"), ("POST", "/api/v1/subscriptions/end")]
 #: Reads about one event: a bound key may read its own customer's events only (source, id of ``{me}``).
 OWN_EVENT = [("GET", "/api/v1/events/history")]
+#: Computations over customers named in the body: a bound key may name (or default to) only its own.
+OWN_BODY: list[tuple[str, str, dict[str, object]]] = [
+    ("POST", "/api/v1/simulate", {"plans": [{"name": "pro.toml", "toml": PLAN}], "period": "2026-10"}),
+]
 INGEST_ONLY = [("POST", "/api/v1/events"), ("POST", "/v1/traces")]  # bound ingest: see test_api_ingest / test_otlp
 OPERATIONS = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")]
 
@@ -77,7 +81,8 @@ def test_every_operation_is_classified(world: tuple[ThreadServer, dict[str, str]
         doc = c.get("/openapi.json").json()
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     classified = {(m, p) for m, p, _ in OWN} | {*UNBOUND_ONLY, *ADMIN_ONLY, *INGEST_ONLY, *OPERATIONS,
-                                                      *OWN_EVENT}
+                                                      *OWN_EVENT,
+                                                      *((m, p) for m, p, _ in OWN_BODY)}
     assert documented == classified
 
 
@@ -110,6 +115,18 @@ def test_bound_key_reads_only_its_own_events(world: tuple[ThreadServer, dict[str
         own = c.request(method, template, params={"source": "world", "id": f"{me}-u1"})
         foreign = c.request(method, template, params={"source": "world", "id": f"{other}-u1"})
     assert own.status_code == 200 and other not in own.text
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(("me", "other"), [(ACME, GLOBEX), (GLOBEX, ACME)])
+@pytest.mark.parametrize(("method", "template", "body"), OWN_BODY, ids=[t for _, t, _ in OWN_BODY])
+def test_bound_key_computes_only_for_its_customer(world: tuple[ThreadServer, dict[str, str]], me: str, other: str,
+                                                  method: str, template: str, body: dict[str, object]) -> None:
+    server, keys = world
+    with server.client(keys[me]) as c:
+        own = c.request(method, template, json=body)
+        foreign = c.request(method, template, json={**body, "customers": [other]})
+    assert own.status_code == 200 and me in own.text and other not in own.text
     assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "forbidden"
 
 

@@ -27,6 +27,7 @@ from workmeter.interfaces.api import (
     routes_ops,
     routes_otlp,
     routes_prices,
+    routes_simulate,
     routes_work,
 )
 from workmeter.interfaces.api.logs import AccessMiddleware
@@ -39,7 +40,7 @@ log = logging.getLogger("workmeter.server")
 #: Every router, in the order the OpenAPI document lists them.
 ROUTERS = (routes_ingest, routes_otlp, routes_ledger, routes_corrections, routes_prices, routes_catalog,
            routes_billing, routes_invoices,
-           routes_work, routes_keys, routes_ops)
+           routes_work, routes_simulate, routes_keys, routes_ops)
 
 
 def create_app(settings: ServerSettings, wm: Any = None) -> FastAPI:

@@ -115,6 +115,19 @@ class RerateIn(Body):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
+class PlanText(Body):
+    """A plan file: its name (the label when two plans share a key) and its TOML text."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")]
+    toml: Annotated[str, Field(min_length=1, max_length=256 * 1024)]
+
+
+class SimulateIn(Body):
+    plans: Annotated[list[PlanText], Field(min_length=1, max_length=20)]
+    period: Annotated[str, Field(pattern=MONTH_PATTERN)]
+    customers: Annotated[list[Id], Field(max_length=10_000)] | None = None
+
+
 class QuoteIn(Body):
     """One usage object to price; ``usage_format`` may be omitted for anthropic, openai and google."""
 
