@@ -156,3 +156,15 @@ def test_admin_manages_customers_plans_credits_and_invoices(world: tuple[ThreadS
         assert c.post(f"/api/v1/invoices/{number}/void", json={"reason": "test"}).json()["status"] == "void"
         bad_plan = c.post("/api/v1/plans", content="[plan]\nkey = 1\n", headers={"content-type": "text/plain"})
         assert bad_plan.status_code == 400 and bad_plan.json()["error"]["code"] == "invalid_plan"
+
+
+def test_wrong_method_is_405_with_every_allowed_method(world: tuple[ThreadServer, str, Path]) -> None:
+    server, key, _ = world
+    with server.client(key) as c:
+        usage = c.delete("/api/v1/usage")
+        keys = c.put("/api/v1/keys")
+        one_key = c.get("/api/v1/keys/abc")
+    assert usage.status_code == 405 and usage.json()["error"]["code"] == "method_not_allowed"
+    assert usage.headers["allow"] == "GET"
+    assert keys.headers["allow"] == "GET, POST"
+    assert one_key.status_code == 405 and one_key.headers["allow"] == "DELETE"

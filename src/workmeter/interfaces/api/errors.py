@@ -28,6 +28,7 @@ internal_error         500     a bug (logged with a traceback, never leaked)
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -135,10 +136,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers)
 
 
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes that serve requests: included routers (FastAPI wraps them) are opened up."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            yield from contexts()
+        elif hasattr(route, "original_router"):
+            yield from _leaf_routes(route.original_router.routes)
+        else:
+            yield route
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route serves on this path (Starlette lists only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _leaf_routes(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "\x00"})
         if match != Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
