@@ -30,11 +30,12 @@ import pyarrow as pa
 from workmeter.billing.aggregates import ModelUsage, SegmentUsage, merge_models
 from workmeter.billing.amounts import ZERO
 from workmeter.billing.derived import derivable, derive
-from workmeter.billing.usage_sql import models_sql
+from workmeter.billing.usage_sql import interval_sql, models_sql, segment_models_sql, window_sql
 from workmeter.meters.model import MeterDef
 from workmeter.meters.service import meter_value
 from workmeter.meters.sql import aggregate_sql, condition_sql
 from workmeter.normalize.buckets import PRICED_BUCKETS
+from workmeter.rating.aggregate import rated_sums
 
 SEGMENTS = "_wm_segments"
 SegKey = tuple[str, str, int]  # (customer, period key, segment index)
@@ -115,7 +116,7 @@ def _collect_models(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRo
                     detail: bool, out: dict[SegKey, SegmentUsage]) -> None:
     parts: dict[SegKey, list[ModelUsage]] = {}
     bounds = sorted({r.start for r in segments} | {r.end for r in segments})
-    for row in con.execute(models_sql(rated, SEGMENTS, bounds, detail)).fetchall():
+    for row in _model_rows(con, rated, bounds, detail):
         key = (row[0], row[1], row[2])
         parts.setdefault(key, []).append(_model_row(row))
         versions = out[key].catalog_versions
@@ -124,6 +125,16 @@ def _collect_models(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRo
                 versions.add(v)
     for key, models in parts.items():
         out[key].models = merge_models(models) if len(models) > 1 else models
+
+
+def _model_rows(con: duckdb.DuckDBPyConnection, rated: str | None, bounds: list[datetime],
+                detail: bool) -> list[tuple[Any, ...]]:
+    """Rows of :func:`~workmeter.billing.usage_sql.models_sql` (over ``rated_events``: summed, then priced)."""
+    if rated != "rated_events":
+        return con.execute(models_sql(rated, SEGMENTS, bounds, detail)).fetchall()
+    groups = {"subject": "e.subject", "iv": interval_sql(bounds, "e.time")}
+    with rated_sums(con, groups, window_sql(bounds), bucket_costs=detail, prefix="_wm_bill") as rel:
+        return con.execute(segment_models_sql(rel, SEGMENTS, detail)).fetchall()
 
 
 def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow],

@@ -12,6 +12,10 @@ price path of every event; measured 5–10× slower):
 2. the small result joined to the segments on subject and interval start.
    A segment's ``[from, to)`` is a union of whole intervals, so every event
    lands in exactly the segment whose range contains it.
+
+Over ``rated_events`` itself, level 1 is :func:`workmeter.rating.aggregate.rated_sums`:
+the events are summed per subject, interval and price row and only those sums
+are priced (the same exact numbers, without pricing each event).
 """
 
 from __future__ import annotations
@@ -28,16 +32,32 @@ def ts(moment: datetime) -> str:
     return f"TIMESTAMPTZ '{moment.astimezone(UTC).isoformat()}'"
 
 
-def interval_sql(bounds: Sequence[datetime]) -> str:
-    """The start of the interval ``[b_i, b_i+1)`` containing ``time`` (a balanced CASE)."""
+def interval_sql(bounds: Sequence[datetime], column: str = "time") -> str:
+    """The start of the interval ``[b_i, b_i+1)`` containing ``column`` (a balanced CASE)."""
 
     def node(lo: int, hi: int) -> str:
         if lo == hi:
             return ts(bounds[lo])
         mid = (lo + hi + 1) // 2
-        return f"CASE WHEN time < {ts(bounds[mid])} THEN {node(lo, mid - 1)} ELSE {node(mid, hi)} END"
+        return f"CASE WHEN {column} < {ts(bounds[mid])} THEN {node(lo, mid - 1)} ELSE {node(mid, hi)} END"
 
     return node(0, len(bounds) - 2)
+
+
+def window_sql(bounds: Sequence[datetime]) -> str:
+    """Events from the first boundary to the last."""
+    return f"time >= {ts(bounds[0])} AND time < {ts(bounds[-1])}"
+
+
+def segment_models_sql(rated: str, segments: str, detail: bool) -> str:
+    """The columns of :func:`models_sql` from ``rated_sums`` rows grouped by ``subject`` and ``iv``."""
+    costs = "".join(f", sum(a.cost_{b})" for b in _B) if detail else ""
+    sums = ", ".join(f'sum(a."{b}")' for b in _B)
+    return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, a.provider, a.model, any_value(a.catalog_model), "
+            f"a.unpriced_reason, sum(a.events), {sums}, sum(a.reasoning), sum(a.cost), "
+            f"min(a.catalog_version), max(a.catalog_version){costs} "
+            f"FROM {rated} a JOIN {segments} s ON a.subject = s.wm_customer AND a.iv >= s.wm_from AND a.iv < s.wm_to "
+            f"GROUP BY 1, 2, 3, 4, 5, 7")
 
 
 def models_sql(rated: str | None, segments: str, bounds: Sequence[datetime], detail: bool) -> str:
@@ -55,7 +75,7 @@ def models_sql(rated: str | None, segments: str, bounds: Sequence[datetime], det
                  "sum(cost) AS cost, min(catalog_version) AS v1, max(catalog_version) AS v2{costs} "
                  f"FROM {rated} WHERE {{where}} GROUP BY 1, 2, 3, 4, 6")
         cost_cols = "".join(f", sum(cost_{b}) AS cost_{b}" for b in _B) if detail else ""
-    where = f"time >= {ts(bounds[0])} AND time < {ts(bounds[-1])}"
+    where = window_sql(bounds)
     inner = first.format(iv=interval_sql(bounds), sums=", ".join(f'sum("{b}") AS "{b}"' for b in _B),
                          costs=cost_cols, where=where)
     outer_costs = "".join(f", sum(a.cost_{b})" for b in _B) if detail else ""
