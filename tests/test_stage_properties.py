@@ -199,3 +199,13 @@ def test_a_resent_event_skips_parsing_only_when_it_is_exactly_a_stored_valid_one
                                                   "accepted", "duplicate", "conflict"]
     assert report.summary() == {"accepted": 1, "duplicates": 2, "conflicts": 2, "rejected": 2}
     assert "specversion" in (report.results[2].reason or "") and "time" in (report.results[3].reason or "")
+
+
+def test_a_few_stored_keys_in_a_large_batch_are_classified_in_the_batch(ledger: Workmeter) -> None:
+    base = {"specversion": "1.0", "source": "few", "type": "task.started", "subject": "c",
+            "time": "2026-10-01T12:00:00Z", "data": {"task_id": "t"}}
+    ledger.ledger.ingest_arrow(as_columns([dict(base, id="old"), dict(base, id="older")]))
+    batch = [dict(base, id="old"), dict(base, id="older", subject="x")] + [dict(base, id=f"f{i}") for i in range(30)]
+    report = ledger.ledger.ingest_arrow(as_columns(batch), with_results=True)
+    assert [r.status for r in report.results[:3]] == ["duplicate", "conflict", "accepted"]
+    assert report.summary() == {"accepted": 30, "duplicates": 1, "conflicts": 1, "rejected": 0}

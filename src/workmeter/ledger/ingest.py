@@ -29,11 +29,11 @@ import pyarrow as pa
 
 from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, classify_sql
 from workmeter.ledger.stage import (
-    ENVELOPE_FROM_COLUMNS,
     ENVELOPE_FROM_COLUMNS_SEEN,
+    ENVELOPE_FROM_KEYS,
     ENVELOPE_FROM_TEXT,
     KEYS_FROM_COLUMNS,
-    STORED_DUPLICATES,
+    SEEN_FROM_COLUMNS,
     staged_sql,
 )
 from workmeter.store.duckdb import Database, first
@@ -41,6 +41,8 @@ from workmeter.store.duckdb import Database, first
 STATUSES = ("accepted", "duplicate", "conflict", "rejected")
 #: Rows per Arrow batch of a text ingest: DuckDB scans batches in parallel.
 _MORSEL = 4096
+#: A columnar batch takes the re-send path when at least 1 in this many of its keys is stored.
+_RESENT = 10
 _RAW_LIMIT = 65536
 
 
@@ -134,26 +136,29 @@ class Ledger:
 
     def _ingest_columns(self, con: duckdb.DuckDBPyConnection, relation: str, origin: str,
                         with_results: bool) -> IngestReport:
-        """Columnar input: find stored keys first (two small columns), drop exact re-sends of
-        stored events without parsing them, stage the rest."""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS {KEYS_FROM_COLUMNS.replace('{input}', relation)}")
-        total, seen = first(con.execute("SELECT count(*), count(seen_hash) FROM _lookup")) or (0, 0)
-        dups = 0
-        if seen:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {STORED_DUPLICATES.replace('{input}', relation)}")
-            dups = int((first(con.execute("SELECT count(*) FILTER (WHERE dup) FROM _keys")) or (0,))[0])
+        """Columnar input: find stored keys first (source and id only). When many are stored
+        (a file sent again), drop exact re-sends of stored events without parsing them and
+        stage the rest; else stage the batch with the stored hashes of the few."""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _seen AS {SEEN_FROM_COLUMNS.replace('{input}', relation)}")
         try:
-            if total and dups == total:
+            seen = _count(con, "SELECT count(*) FROM _seen")
+            total = _count(con, f"SELECT count(*) FROM {relation}") if seen else 0
+            if seen * _RESENT < total or not seen:
+                envelope = ENVELOPE_FROM_COLUMNS_SEEN.replace("{input}", relation)
+                return self._stage_and_append(con, envelope, origin, with_results, seen_in_stage=True,
+                                              text_input=False)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {KEYS_FROM_COLUMNS.replace('{input}', relation)}")
+            dups = _count(con, "SELECT count(*) FILTER (WHERE dup) FROM _keys")
+            if dups == total:
                 report = IngestReport(duplicates=dups)
                 if with_results:
                     rows = con.execute("SELECT pos, source, id FROM _keys ORDER BY pos").fetchall()
                     report.results = [EventResult(p, s, i, "duplicate") for p, s, i in rows]
                 return report
-            envelope = ENVELOPE_FROM_COLUMNS_SEEN if seen else ENVELOPE_FROM_COLUMNS
-            return self._stage_and_append(con, envelope.replace("{input}", relation), origin, with_results,
-                                          seen_in_stage=True, text_input=False, stored_dups=dups)
+            return self._stage_and_append(con, ENVELOPE_FROM_KEYS, origin, with_results, seen_in_stage=True,
+                                          text_input=False, stored_dups=dups)
         finally:
-            con.execute("DROP TABLE IF EXISTS _lookup; DROP TABLE IF EXISTS _keys")
+            con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
                           with_results: bool, seen_in_stage: bool, text_input: bool,
@@ -276,6 +281,11 @@ def _json_data(table: pa.Table) -> pa.Table:
     json_type = pa.json_(col.type)
     chunks = [pa.ExtensionArray.from_storage(json_type, chunk) for chunk in col.chunks]
     return table.set_column(table.column_names.index("data"), "data", pa.chunked_array(chunks, json_type))
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = first(con.execute(sql))
+    return int(row[0]) if row else 0
 
 
 def _aborted(con: duckdb.DuckDBPyConnection) -> bool:

@@ -19,8 +19,8 @@ Everything after that is plain column expressions, one CTE layer per step (a
 layer reads only the layer before, so nothing is computed twice and no lambda
 runs on valid rows).
 
-Columnar input is first matched against the ledger (:data:`KEYS_FROM_COLUMNS`,
-:data:`STORED_DUPLICATES`): an exact re-send of a stored event is recognised
+Columnar input is first matched against the ledger (:data:`KEYS_FROM_COLUMNS`):
+an exact re-send of a stored event is recognised
 from its key and payload hash without parsing it, and only the other events are
 staged (:data:`ENVELOPE_FROM_COLUMNS_SEEN`).
 """
@@ -121,35 +121,41 @@ def _keyed(fields: str, source: str) -> str:
             f"CAST(data AS VARCHAR) AS data_text, seen_hash FROM ({source}))")
 
 
-def _keys_from_columns() -> str:
-    """Each input event's key and the payload hash stored under it (NULL: a new key).
+def _seen_from_columns() -> str:
+    """``pos`` and stored payload hash of every input event whose key is in the ledger.
 
     Reads only ``source`` and ``id``; stored events are found by ``key_hash`` first (one
     integer column), then source, id and payload hash are read only for the rows found.
     """
     keys = ("SELECT pos, CAST(source AS VARCHAR) AS source, CAST(id AS VARCHAR) AS id, "
             "hash(CAST(source AS VARCHAR), CAST(id AS VARCHAR)) AS key_hash FROM {input}")
+    hashes = "SELECT hash(CAST(source AS VARCHAR), CAST(id AS VARCHAR)) AS key_hash FROM {input}"
     seen = ("SELECT e.key_hash, e.source, e.id, e.payload_hash FROM events e SEMI JOIN "
-            "(SELECT x.rowid AS r FROM events x SEMI JOIN _keys0 b ON x.key_hash = b.key_hash) h ON e.rowid = h.r")
-    return (f"WITH _keys0 AS ({keys}) SELECT k.*, s.payload_hash AS seen_hash, false AS dup FROM _keys0 k "
-            f"LEFT JOIN ({seen}) s ON s.key_hash = k.key_hash AND s.source = k.source AND s.id = k.id")
+            f"(SELECT x.rowid AS r FROM events x SEMI JOIN ({hashes}) b ON x.key_hash = b.key_hash) h "
+            "ON e.rowid = h.r")
+    return (f"SELECT k.pos, s.payload_hash AS seen_hash FROM ({keys}) k "
+            f"JOIN ({seen}) s ON s.key_hash = k.key_hash AND s.source = k.source AND s.id = k.id")
 
 
-def _stored_duplicates() -> str:
-    """``_lookup`` with ``dup`` set for events that are exact re-sends of a stored event.
+def _keys_from_columns() -> str:
+    """Every input event's key, stored payload hash (``_seen``) and whether it is an exact re-send.
 
-    Same key, same payload hash (type, subject, time and the data text) and a valid
-    envelope: the stored event was valid, so this one is too, and it needs no parse.
+    ``dup``: same key, same payload hash (type, subject, time and the data text) and a
+    valid envelope; the stored event was valid, so this one is too, and it needs no
+    parse. The other envelope columns are kept for the events that are not re-sends.
     """
     fields = ", ".join(f"CAST({f} AS VARCHAR) AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
+    dup = (f"CASE WHEN seen_hash IS NOT NULL THEN coalesce(seen_hash = hash(type, subject, epoch_us(time), "
+           f"data_text) AND {_envelope_ok()}, false) ELSE false END")
+    rest = ", ".join(f"CASE WHEN NOT dup THEN {c} END AS {c}"
+                     for c in ("specversion", "type", "subject", "time_text", "data"))
     return f"""
-SELECT k.pos, k.source, k.id, k.key_hash, k.seen_hash,
-       coalesce(k.seen_hash = hash(i.type, i.subject, epoch_us(i.time), i.data_text) AND {_envelope_ok("i.")},
-                false) AS dup
-FROM (SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time FROM (
-    SELECT pos, {fields}, CAST(data AS VARCHAR) AS data_text FROM {{input}})) i
-JOIN _lookup k ON k.pos = i.pos AND k.seen_hash IS NOT NULL
-UNION ALL SELECT pos, source, id, key_hash, seen_hash, false FROM _lookup WHERE seen_hash IS NULL
+SELECT pos, source, id, seen_hash, dup, {rest}
+FROM (SELECT *, {dup} AS dup
+      FROM (SELECT *, CASE WHEN seen_hash IS NOT NULL THEN TRY_CAST(time_text AS TIMESTAMPTZ) END AS time
+            FROM (SELECT i.*, s.seen_hash FROM (
+                  SELECT pos, {fields}, data, CAST(data AS VARCHAR) AS data_text FROM {{input}}) i
+                  LEFT JOIN _seen s ON s.pos = i.pos)))
 """
 
 
@@ -157,13 +163,18 @@ UNION ALL SELECT pos, source, id, key_hash, seen_hash, false FROM _lookup WHERE 
 ENVELOPE_FROM_TEXT = _envelope_from_text()
 #: Envelope from columnar input (Parquet / Arrow): data given as JSON text, parsed once.
 ENVELOPE_FROM_COLUMNS = _columns("SELECT *, NULL::UBIGINT AS seen_hash FROM {input}")
-#: The same for the events of ``_keys`` that are not stored duplicates, with their stored hash.
+#: (for ``_seen``) pos and stored payload hash of the input events whose key is stored.
+SEEN_FROM_COLUMNS = _seen_from_columns()
+#: The columnar envelope with each event's stored payload hash from ``_seen``.
 ENVELOPE_FROM_COLUMNS_SEEN = _columns(
-    "SELECT i.*, k.seen_hash FROM {input} i JOIN _keys k ON k.pos = i.pos WHERE NOT k.dup")
-#: (for ``_lookup``) pos, source, id, key_hash, seen_hash (the stored payload hash) and dup (false).
+    "SELECT i.*, s.seen_hash FROM {input} i LEFT JOIN _seen s ON s.pos = i.pos")
+#: (for ``_keys``) pos, source, id, seen_hash, dup (an exact re-send of a stored event) and the
+#: other envelope columns of the rest: when many keys are stored (a file sent again), the rest
+#: is staged from there (:data:`ENVELOPE_FROM_KEYS`) and the input is read once.
 KEYS_FROM_COLUMNS = _keys_from_columns()
-#: (for ``_keys``) ``_lookup`` with ``dup`` set for exact re-sends of stored events.
-STORED_DUPLICATES = _stored_duplicates()
+#: The columnar envelope over the events of ``_keys`` that are not exact re-sends.
+ENVELOPE_FROM_KEYS = _columns(
+    "SELECT pos, specversion, id, source, type, subject, time_text AS time, data, seen_hash FROM _keys WHERE NOT dup")
 
 
 #: A JSON object whose every value is a string (or null), as json_extract writes it (no blanks).
