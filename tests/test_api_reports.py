@@ -164,7 +164,9 @@ def test_wrong_method_is_405_with_every_allowed_method(world: tuple[ThreadServer
         usage = c.delete("/api/v1/usage")
         keys = c.put("/api/v1/keys")
         one_key = c.get("/api/v1/keys/abc")
+        run = c.put("/api/v1/invoices/run")  # spelled out: not the methods of /invoices/{number}
     assert usage.status_code == 405 and usage.json()["error"]["code"] == "method_not_allowed"
     assert usage.headers["allow"] == "GET"
     assert keys.headers["allow"] == "GET, POST"
     assert one_key.status_code == 405 and one_key.headers["allow"] == "DELETE"
+    assert run.headers["allow"] == "POST"

@@ -146,10 +146,23 @@ class QuoteIn(Body):
 M = TypeVar("M", bound=Body)
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with every ``#/$defs/…`` reference replaced by its definition (models nest, never recurse)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` for a JSON body validated by ``model``."""
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    """``openapi_extra`` for a JSON body validated by ``model`` (nested models inlined)."""
+    body = model.model_json_schema()
+    body = _inline(body, body.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
 
 
 async def parse(request: Request, model: type[M], limit: int = 1024 * 1024) -> M:

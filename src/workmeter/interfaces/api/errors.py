@@ -149,13 +149,20 @@ def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves on this path (Starlette lists only the first route's)."""
-    methods: set[str] = set()
+    """Every method some route serves on this path (Starlette lists only the first route's).
+
+    A path spelled out by a route (``/api/v1/invoices/run``) answers with that
+    route's methods only, not those of a template it also fits
+    (``/api/v1/invoices/{number}``): the methods the document lists for it.
+    """
+    literal: set[str] = set()
+    templated: set[str] = set()
     for route in _leaf_routes(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "\x00"})
         if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+            methods = set(getattr(route, "methods", None) or ())
+            (templated if getattr(route, "param_convertors", None) else literal).update(methods)
+    return sorted(literal or templated)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
