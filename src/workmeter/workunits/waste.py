@@ -171,7 +171,8 @@ SELECT kind, {keys}detail, sum(saving) AS estimated_saving, sum(tokens) AS token
        (list(task_id ORDER BY saving DESC, task_id) FILTER (WHERE task_id IS NOT NULL))[1:{int(examples)}] AS examples
 FROM (SELECT kind, customer, task_id, workflow, team, project, detail,
              sum(tokens) AS tokens, sum(saving) AS saving FROM _wm_witems GROUP BY ALL)
-GROUP BY ALL HAVING sum(saving) > 0 ORDER BY estimated_saving DESC, kind, detail""")
+GROUP BY ALL HAVING sum(saving) > 0
+ORDER BY estimated_saving DESC, kind, {keys}detail NULLS FIRST""")
     names = [d[0] for d in cur.description]
     out = []
     for r in cur.fetchall():
