@@ -2,21 +2,25 @@
 
 Run: ``.venv/bin/python bench/bench_ingest.py --events 10000000 --api-events 1000000``
 
-Each workmeter path is printed beside baselines measured in the same run on the
-same data, with the peak RSS of the process during that step:
+Each workmeter path is printed beside a baseline measured in the same run on the
+same data:
 
 - plain DuckDB ``read_parquet`` into a table (no validation, no dedup);
 - the naive dedup design: ``INSERT … SELECT * FROM read_parquet(…) ANTI JOIN`` the
   table on (source, id), first into an empty table, then again (all duplicates);
+  the baseline of workmeter's import and re-import;
 - raw Arrow batches appended to a table without validation (for the API batches).
 
-The API sample is read from the Parquet file batch by batch and turned into
-dicts outside the timed calls, so the harness holds one batch at a time.
+Every phase runs in its own fresh process, so "peak RSS" is that phase's own
+(the generator's memory is not counted against the ledger). The API sample is
+read from the Parquet file batch by batch and turned into dicts outside the timed
+calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import shutil
 import tempfile
 import time
@@ -33,45 +37,24 @@ from common import RssSampler, gib
 from rich.console import Console
 from rich.table import Table
 
-from workmeter.app import Workmeter
-from workmeter.demo.generate import iter_chunks
-from workmeter.demo.output import write_chunks
-
 COLUMNS = "specversion, id, source, type, subject, time, data"
+Row = list[object]
 
 
-def fresh(workdir: Path, name: str, memory_limit: str) -> Workmeter:
+def timed(name: str, events: int, fn: Callable[[], str], clock: list[float] | None = None) -> Row:
+    """[name, events, seconds, note, peak RSS] of ``fn``; with ``clock``, only the seconds it adds there."""
+    with RssSampler() as rss:
+        start = time.perf_counter()
+        note = fn()
+        seconds = clock[0] if clock else time.perf_counter() - start
+    return [name, events, seconds, note, gib(rss.peak)]
+
+
+def fresh_path(workdir: Path, name: str) -> Path:
     path = workdir / f"{name}.duckdb"
     for p in (path, Path(f"{path}.wal")):
         p.unlink(missing_ok=True)
-    return Workmeter.open(path, memory_limit=memory_limit)
-
-
-def fresh_duckdb(workdir: Path, name: str, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    path = workdir / f"{name}.duckdb"
-    for p in (path, Path(f"{path}.wal")):
-        p.unlink(missing_ok=True)
-    return duckdb.connect(str(path), config={"memory_limit": memory_limit})
-
-
-class Steps:
-    """Timed steps, each with its own peak RSS, gathered into table rows."""
-
-    def __init__(self) -> None:
-        self.rows: list[list[object]] = []
-        self.seconds: dict[str, float] = {}
-
-    def run(self, name: str, events: int, fn: Callable[[], str], baseline: str | None = None,
-            clock: list[float] | None = None) -> float:
-        """Time ``fn``; with ``clock``, only the seconds ``fn`` adds to ``clock[0]`` count."""
-        with RssSampler() as rss:
-            start = time.perf_counter()
-            note = fn()
-            seconds = clock[0] if clock else time.perf_counter() - start
-        self.seconds[name] = seconds
-        ratio = f"{self.seconds[baseline] / seconds:.2f}×" if baseline else ""
-        self.rows.append([name, events, seconds, events / seconds, ratio, gib(rss.peak), note])
-        return seconds
+    return path
 
 
 def api_batches(parquet: Path, n: int, size: int, as_dicts: bool = True) -> Iterator[Any]:
@@ -88,6 +71,112 @@ def api_batches(parquet: Path, n: int, size: int, as_dicts: bool = True) -> Iter
             return
 
 
+# -- phases (each in its own process) -----------------------------------------------------------
+
+def phase_generate(parquet: Path, n: int) -> list[Row]:
+    from workmeter.demo.generate import iter_chunks
+    from workmeter.demo.output import write_chunks
+
+    def run() -> str:
+        write_chunks(iter_chunks(n, seed=1, start=datetime(2026, 10, 1, tzinfo=UTC)), parquet)
+        return f"{parquet.stat().st_size / 2**20:,.0f} MiB"
+
+    return [timed("generate → Parquet", n, run)]
+
+
+def phase_baselines(parquet: Path, n: int, workdir: Path, limit: str) -> list[Row]:
+    con = duckdb.connect(str(fresh_path(workdir, "baseline")), config={"memory_limit": limit})
+    source = f"(SELECT {COLUMNS} FROM read_parquet('{parquet}'))"
+
+    def copy() -> str:
+        con.execute(f"CREATE TABLE raw AS SELECT * FROM {source}")
+        return "no validation, no dedup"
+
+    def anti_join() -> str:
+        con.execute(f"INSERT INTO dedup SELECT s.* FROM {source} s "
+                    "ANTI JOIN dedup t ON t.source = s.source AND t.id = s.id")
+        return f"{con.execute('SELECT count(*) FROM dedup').fetchone()[0]:,} rows"  # type: ignore[index]
+
+    rows = [timed("baseline: DuckDB read_parquet → table", n, copy)]
+    con.execute(f"CREATE TABLE dedup AS SELECT * FROM {source} LIMIT 0")
+    rows.append(timed("baseline: naive anti-join insert (first)", n, anti_join))
+    rows.append(timed("baseline: naive anti-join insert (again)", n, anti_join))
+    con.close()
+    return rows
+
+
+def phase_ledger(parquet: Path, n: int, workdir: Path, limit: str) -> list[Row]:
+    from workmeter.app import Workmeter
+
+    wm = Workmeter.open(fresh_path(workdir, "ledger"), memory_limit=limit)
+
+    def ingest() -> str:
+        return f"accepted {wm.ledger.ingest_file(str(parquet)).accepted:,}"
+
+    rows = [timed("workmeter ingest Parquet (validate, normalize, dedup)", n, ingest),
+            timed("workmeter re-ingest same file", n, ingest)]
+    wm.close()
+    return rows
+
+
+def phase_api_baseline(parquet: Path, n: int, workdir: Path, limit: str, batch: int) -> list[Row]:
+    con = duckdb.connect(str(fresh_path(workdir, "baseline2")), config={"memory_limit": limit})
+    con.execute(f"CREATE TABLE raw AS SELECT {COLUMNS} FROM read_parquet('{parquet}') LIMIT 0")
+    clock = [0.0]
+
+    def append() -> str:
+        for table in api_batches(parquet, n, batch, as_dicts=False):
+            start = time.perf_counter()
+            con.register("b", table)
+            con.execute("INSERT INTO raw SELECT * FROM b")
+            con.unregister("b")
+            clock[0] += time.perf_counter() - start
+        return "no validation, no dedup"
+
+    rows = [timed(f"baseline: append raw Arrow batches of {batch:,}", n, append, clock)]
+    con.close()
+    return rows
+
+
+def phase_api(parquet: Path, n: int, workdir: Path, limit: str, batch: int) -> list[Row]:
+    from workmeter.app import Workmeter
+
+    wm = Workmeter.open(fresh_path(workdir, "api"), memory_limit=limit)
+    clock = [0.0]
+
+    def api() -> str:
+        accepted = 0
+        for events in api_batches(parquet, n, batch):
+            start = time.perf_counter()
+            accepted += wm.ledger.ingest(events).accepted
+            clock[0] += time.perf_counter() - start
+        return f"accepted {accepted:,}"
+
+    rows = [timed(f"workmeter Ledger.ingest(dicts), batches of {batch:,}", n, api, clock)]
+    wm.close()
+    return rows
+
+
+def in_child(fn: Callable[..., list[Row]], *args: Any) -> list[Row]:
+    """Run one phase in a fresh process and return its rows."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def print_rows(rows: list[Row], baselines: dict[str, str], limit: str) -> None:
+    seconds = {str(r[0]): float(r[2]) for r in rows}  # type: ignore[arg-type]
+    table = Table(title=f"ingest benchmark (memory_limit {limit}; × = baseline seconds / workmeter seconds; "
+                        "peak RSS of each phase's own process)")
+    for i, column in enumerate(["step", "events", "seconds", "events/s", "vs baseline", "peak RSS", "note"]):
+        table.add_column(column, justify="left" if i in (0, 6) else "right")
+    for name, events, secs, note, rss in rows:
+        base = baselines.get(str(name))
+        ratio = f"{seconds[base] / float(secs):.2f}×" if base else ""  # type: ignore[arg-type]
+        table.add_row(str(name), f"{events:,}", f"{secs:.2f}", f"{int(events) / float(secs):,.0f}",  # type: ignore[call-overload, arg-type]
+                      ratio, str(rss), str(note))
+    Console(width=170).print(table)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=2_000_000)
@@ -99,84 +188,19 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wm-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     parquet = workdir / "events.parquet"
-    n, limit = args.events, args.memory_limit
-    steps = Steps()
+    n, api_n, limit = args.events, min(args.api_events, args.events), args.memory_limit
 
-    def generate() -> str:
-        write_chunks(iter_chunks(n, seed=1, start=datetime(2026, 10, 1, tzinfo=UTC)), parquet)
-        return f"{parquet.stat().st_size / 2**20:,.0f} MiB"
-
-    steps.run("generate → Parquet", n, generate)
-
-    con = fresh_duckdb(workdir, "baseline", limit)
-    source = f"read_parquet('{parquet}')"
-
-    def copy() -> str:
-        con.execute(f"CREATE TABLE raw AS SELECT {COLUMNS} FROM {source}")
-        return "no validation, no dedup"
-
-    def anti_join(table: str) -> Callable[[], str]:
-        def run() -> str:
-            con.execute(f"INSERT INTO {table} SELECT s.* FROM (SELECT {COLUMNS} FROM {source}) s "
-                        f"ANTI JOIN {table} t ON t.source = s.source AND t.id = s.id")
-            return f"{con.execute(f'SELECT count(*) FROM {table}').fetchone()[0]:,} rows"  # type: ignore[index]
-        return run
-
-    steps.run("baseline: DuckDB read_parquet → table", n, copy)
-    con.execute(f"CREATE TABLE dedup AS SELECT {COLUMNS} FROM {source} LIMIT 0")
-    steps.run("baseline: naive anti-join insert (first)", n, anti_join("dedup"))
-    steps.run("baseline: naive anti-join insert (again)", n, anti_join("dedup"))
-    con.close()
-
-    wm = fresh(workdir, "ledger", limit)
-    steps.run("workmeter ingest Parquet (validate, normalize, dedup)", n,
-              lambda: f"accepted {wm.ledger.ingest_file(str(parquet)).accepted:,}",
-              baseline="baseline: naive anti-join insert (first)")
-    steps.run("workmeter re-ingest same file", n,
-              lambda: f"accepted {wm.ledger.ingest_file(str(parquet)).accepted:,}",
-              baseline="baseline: naive anti-join insert (again)")
-    wm.close()
-
-    api_n = min(args.api_events, n)
-    con = fresh_duckdb(workdir, "baseline2", limit)
-    con.execute(f"CREATE TABLE raw AS SELECT {COLUMNS} FROM {source} LIMIT 0")
-
-    raw_clock = [0.0]
-
-    def append_raw() -> str:
-        for batch in api_batches(parquet, api_n, args.batch, as_dicts=False):
-            start = time.perf_counter()
-            con.register("b", batch)
-            con.execute("INSERT INTO raw SELECT * FROM b")
-            con.unregister("b")
-            raw_clock[0] += time.perf_counter() - start
-        return "no validation, no dedup"
-
-    raw_name = f"baseline: append raw Arrow batches of {args.batch:,}"
-    steps.run(raw_name, api_n, append_raw, clock=raw_clock)
-    con.close()
-
-    wm = fresh(workdir, "api", limit)
-    api_clock = [0.0]
-
-    def api() -> str:
-        accepted = 0
-        for batch in api_batches(parquet, api_n, args.batch):
-            start = time.perf_counter()
-            accepted += wm.ledger.ingest(batch).accepted
-            api_clock[0] += time.perf_counter() - start
-        return f"accepted {accepted:,}"
-
-    steps.run(f"workmeter Ledger.ingest(dicts), batches of {args.batch:,}", api_n, api, baseline=raw_name,
-              clock=api_clock)
-    wm.close()
-
-    table = Table(title=f"ingest benchmark (memory_limit {limit}; × = baseline seconds / workmeter seconds)")
-    for i, column in enumerate(["step", "events", "seconds", "events/s", "vs baseline", "peak RSS", "note"]):
-        table.add_column(column, justify="left" if i in (0, 6) else "right")
-    for name, events, seconds, rate, ratio, rss, note in steps.rows:
-        table.add_row(str(name), f"{events:,}", f"{seconds:.2f}", f"{rate:,.0f}", str(ratio), str(rss), str(note))
-    Console(width=170).print(table)
+    rows = in_child(phase_generate, parquet, n)
+    rows += in_child(phase_baselines, parquet, n, workdir, limit)
+    rows += in_child(phase_ledger, parquet, n, workdir, limit)
+    rows += in_child(phase_api_baseline, parquet, api_n, workdir, limit, args.batch)
+    rows += in_child(phase_api, parquet, api_n, workdir, limit, args.batch)
+    raw = f"baseline: append raw Arrow batches of {args.batch:,}"
+    print_rows(rows, {
+        "workmeter ingest Parquet (validate, normalize, dedup)": "baseline: naive anti-join insert (first)",
+        "workmeter re-ingest same file": "baseline: naive anti-join insert (again)",
+        f"workmeter Ledger.ingest(dicts), batches of {args.batch:,}": raw,
+    }, limit)
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 

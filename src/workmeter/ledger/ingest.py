@@ -158,7 +158,8 @@ class Ledger:
             return self._stage_and_append(con, ENVELOPE_FROM_KEYS, origin, with_results, seen_in_stage=True,
                                           text_input=False, stored_dups=dups)
         finally:
-            con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys")
+            if not _aborted(con):
+                con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
                           with_results: bool, seen_in_stage: bool, text_input: bool,
