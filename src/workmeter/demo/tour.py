@@ -23,7 +23,7 @@ SUBSCRIBED = ("tokens", "hybrid", "work")
            columns=("provider", "model", "events", "cost", "unpriced_events"))
 def _cost(run: DemoRun) -> Result:
     rows = run.app.usage("provider,model", run.start, run.end)
-    return sorted(rows, key=lambda r: -Decimal(r["cost"]))[: run.top]
+    return sorted(rows, key=lambda r: -Decimal(r["cost"] or 0))[: run.top]  # cost is None when unpriced
 
 
 @demo_step("unpriced", "unpriced usage by reason (reported, never $0)", 35)
