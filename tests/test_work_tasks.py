@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from workmeter.app import Workmeter
 from workunit_events import (
     HAIKU,
@@ -127,3 +129,16 @@ def test_voided_events_do_not_count(wm: Workmeter) -> None:
     load(wm, events)
     wm.ledger.void("tests", events[2]["id"], "sent twice")
     assert by_id(wm)["t"]["calls"] == 1
+
+
+def test_models_lists_are_the_same_with_many_models(wm: Workmeter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 64 distinct models a task's models are listed per task instead of as a bit mask: same lists."""
+    from workmeter.workunits import tasks as tasks_module
+
+    load(wm, [task("started", "t1", at(1, 10), workflow="w"), call("t1", at(1, 10, 1), input=10),
+              call("t1", at(1, 10, 2), model=HAIKU, input=10), call("t1", at(1, 10, 3), model="zz-unknown", input=5),
+              call("t2", at(1, 11), model=HAIKU, input=10), call(None, at(1, 12), input=10)])
+    masked = wm.work.tasks(as_of=AS_OF)
+    monkeypatch.setattr(tasks_module, "_MASK_BITS", 0)
+    assert wm.work.tasks(as_of=AS_OF) == masked
+    assert {t["task_id"]: t["models"] for t in masked} == {"t1": [HAIKU, SONNET, "zz-unknown"], "t2": [HAIKU]}

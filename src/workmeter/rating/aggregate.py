@@ -89,10 +89,11 @@ def _level1(groups: Mapping[str, str], where: str, extras: Mapping[str, str], pl
         slow = [("wm_slow", " + ".join(slow_sql(b, "e", "k") for b in RATED_BUCKETS))]
         slow += [(f"wm_slow_{b}", slow_sql(b, "e", "k")) for b in RATED_BUCKETS] if bucket_costs else []
         cols += [f"sum(CASE WHEN {priced} THEN {expr} END) AS {name}" for name, expr in slow]
+    by = [*(str(i + 1) for i in range(len(groups) + 1)), *([str(len(groups) + 2)] if plan.checks else [])]
     return f"""
 SELECT {keys}k.rid AS wm_rid, {mask} AS wm_mask, {", ".join(cols)}
 FROM {usage_events_sql(where)} e {join_sql(plan.lookup)}
-GROUP BY ALL"""
+GROUP BY {", ".join(by)}"""
 
 
 def _unmatched(groups: Mapping[str, str], where: str, extras: Mapping[str, str], lookup: str,

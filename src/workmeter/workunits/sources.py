@@ -35,19 +35,23 @@ USAGE_SOURCE = "rated_events"
 
 _FILTER = "time <= $as_of AND ($customer IS NULL OR subject = $customer)"
 
+#: The ``data`` fields a task event may carry, read with one JSON parse per event.
+_TASK_FIELDS = ("workflow", "parent_task_id", "outcome", "value", "currency", "confirmed", "verified")
+
 TASK_EVENTS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _wm_tev AS
-SELECT subject AS customer, task_id, type, time, seq,
-       data->>'$.workflow' AS workflow,
-       data->>'$.parent_task_id' AS parent_task_id,
+SELECT customer, task_id, type, time, seq,
+       f[1] AS workflow,
+       f[2] AS parent_task_id,
        team, project, "user",
-       CASE WHEN type = 'task.outcome' THEN data->>'$.outcome' END AS outcome,
-       TRY_CAST(data->>'$.value' AS DECIMAL(38, 18)) AS value,
-       coalesce(data->>'$.currency', $currency) AS currency,
-       coalesce(TRY_CAST(data->>'$.confirmed' AS BOOLEAN), false)
-         OR coalesce(TRY_CAST(data->>'$.verified' AS BOOLEAN), false) AS confirmed
-FROM live_events
-WHERE type IN ({", ".join(f"'{t}'" for t in TASK_TYPES)}) AND task_id IS NOT NULL AND {_FILTER}
+       CASE WHEN type = 'task.outcome' THEN f[3] END AS outcome,
+       TRY_CAST(f[4] AS DECIMAL(38, 18)) AS value,
+       coalesce(f[5], $currency) AS currency,
+       coalesce(TRY_CAST(f[6] AS BOOLEAN), false) OR coalesce(TRY_CAST(f[7] AS BOOLEAN), false) AS confirmed
+FROM (SELECT subject AS customer, task_id, type, time, seq, team, project, "user",
+             json_extract_string(data, [{", ".join(f"'$.{f}'" for f in _TASK_FIELDS)}]) AS f
+      FROM live_events
+      WHERE type IN ({", ".join(f"'{t}'" for t in TASK_TYPES)}) AND task_id IS NOT NULL AND {_FILTER})
 """
 
 
@@ -105,12 +109,16 @@ PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN dat
 
 
 def retries_sql() -> str:
-    """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task."""
+    """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task.
+
+    Only calls whose data mentions ``prompt_hash`` are grouped (the others have none)."""
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_retry AS
 SELECT customer, task_id, sum(n - 1) AS retries
-FROM (SELECT subject AS customer, task_id, {PROMPT_HASH} AS prompt_hash, count(*) AS n
-      FROM live_events WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER} GROUP BY ALL)
+FROM (SELECT subject AS customer, task_id, data->>'$.prompt_hash' AS prompt_hash, count(*) AS n
+      FROM live_events WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER}
+        AND contains(CAST(data AS VARCHAR), 'prompt_hash')
+      GROUP BY ALL)
 WHERE prompt_hash IS NOT NULL AND n > 1
 GROUP BY ALL
 """
@@ -150,10 +158,30 @@ def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: s
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:
-    """Now, or the newest event's time when the ledger holds events dated later."""
-    row = con.execute("SELECT greatest(now(), coalesce(max(time), now())) FROM live_events").fetchone()
+    """Now, or the newest event's time when the ledger holds events dated later.
+
+    Read in one snapshot: with no correction recorded ``live_events`` is exactly
+    ``events``, whose newest time DuckDB answers from its statistics (no scan).
+    """
+    began = _begin(con)
+    try:
+        found = con.execute("SELECT EXISTS (SELECT 1 FROM corrections)").fetchone()
+        source = "live_events" if found is None or found[0] else "events"
+        row = con.execute(f"SELECT greatest(now(), coalesce(max(time), now())) FROM {source}").fetchone()
+    finally:
+        if began:
+            con.execute("COMMIT")
     assert row is not None
     return row[0]
+
+
+def _begin(con: duckdb.DuckDBPyConnection) -> bool:
+    """Start a transaction (one snapshot); False when the cursor already has one open."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        return False
+    return True
 
 
 def instant(value: object, field: str = "time") -> datetime | None:

@@ -38,9 +38,8 @@ _STATUS_CASE = " ".join(f"WHEN '{t}' THEN '{s}'" for t, s in TERMINAL_TYPES.item
 _SUMS = ", ".join(f'sum("{c}") AS "{c}"' for c in COUNT_COLUMNS)
 _TOKENS = " + ".join(f'"{c}"' for c in COUNT_COLUMNS if c not in ("reasoning", "web_search"))
 
-_OWN = f"""
-CREATE OR REPLACE TEMP TABLE _wm_own AS
-WITH ev AS (
+_EV = f"""
+ev AS (
   SELECT customer, task_id,
          min(time) FILTER (WHERE type = 'task.started') AS started_ev,
          min(time) AS first_ev, max(time) AS last_ev,
@@ -52,14 +51,33 @@ WITH ev AS (
          arg_min(project, (time, seq)) FILTER (WHERE project IS NOT NULL) AS project,
          arg_min("user", (time, seq)) FILTER (WHERE "user" IS NOT NULL) AS "user"
   FROM _wm_tev GROUP BY ALL
-),
-us AS (
-  SELECT customer, task_id, sum(calls) AS calls, {_SUMS}, sum(cost) AS cost,
-         sum(unpriced_calls) AS unpriced_calls, min(first_at) AS first_use, max(last_at) AS last_use,
-         list(model ORDER BY model) AS models,
-         arg_max(model, (coalesce(cost, 0), calls, model)) AS model
-  FROM _wm_um WHERE task_id IS NOT NULL GROUP BY ALL
-)
+)"""
+
+#: A task's models as a bit mask over ``_wm_mid`` ids; each distinct mask becomes its sorted list once.
+_MASKED = ("bit_or(1::UBIGINT << m.id) AS mset",
+           "_wm_um u JOIN _wm_mid m ON m.model IS NOT DISTINCT FROM u.model",
+           """,
+sets AS (
+  SELECT s.mset, list(m.model ORDER BY m.id) AS models
+  FROM (SELECT DISTINCT mset FROM us) s JOIN _wm_mid m ON (s.mset >> m.id) & 1 = 1 GROUP BY s.mset
+)""", "sets.models", "\nLEFT JOIN sets ON sets.mset = us.mset")
+#: A sorted list per task (any number of models).
+_LISTED = ("list_sort(list(u.model), 'ASC', 'NULLS LAST') AS models", "_wm_um u", "", "us.models", "")
+
+
+def _own_sql(masked: bool) -> str:
+    models, source, sets, listed, join = _MASKED if masked else _LISTED
+    return f"""
+CREATE OR REPLACE TEMP TABLE _wm_own AS
+WITH {_EV},
+us AS MATERIALIZED (
+  SELECT u.customer, u.task_id, sum(u.calls) AS calls, {_SUMS.replace("sum(", "sum(u.")}, sum(u.cost) AS cost,
+         sum(u.unpriced_calls) AS unpriced_calls, min(u.first_at) AS first_use, max(u.last_at) AS last_use,
+         {models},
+         arg_max(u.model, (coalesce(u.cost, 0), u.calls, u.model)) AS model
+  FROM {source}
+  WHERE u.task_id IS NOT NULL GROUP BY u.customer, u.task_id
+){sets}
 SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.task_id) AS task_id,
        ev.workflow, ev.team, ev.project, ev."user",
        ev.parent_task_id,
@@ -70,9 +88,18 @@ SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.t
        {", ".join(f'coalesce(us."{c}", 0) AS "{c}"' for c in COUNT_COLUMNS)},
        coalesce(us.cost, 0::DECIMAL(38, 18)) AS cost,
        coalesce(us.unpriced_calls, 0) AS unpriced_calls,
-       coalesce(us.models, []) AS models, us.model
-FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id
+       coalesce({listed}, []) AS models, us.model
+FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id{join}
 """
+
+
+#: The models of tasks' usage, numbered in ``models`` order (NULL last).
+_MODEL_IDS = """
+CREATE OR REPLACE TEMP TABLE _wm_mid AS
+SELECT model, (row_number() OVER (ORDER BY model ASC NULLS LAST) - 1)::INTEGER AS id
+FROM (SELECT DISTINCT model FROM _wm_um WHERE task_id IS NOT NULL)
+"""
+_MASK_BITS = 64
 
 _NEED = """
 CREATE OR REPLACE TEMP TABLE _wm_need AS SELECT customer, task_id FROM _wm_own
@@ -155,7 +182,9 @@ LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
 
 def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int) -> None:
     """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``."""
-    con.execute(_OWN)
+    con.execute(_MODEL_IDS)
+    models = con.execute("SELECT count(*) FROM _wm_mid").fetchone()
+    con.execute(_own_sql(masked=bool(models and models[0] <= _MASK_BITS)))
     con.execute(_NEED)
     need = con.execute("SELECT count(*) FROM _wm_need").fetchone()
     if need and need[0]:
