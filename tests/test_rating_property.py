@@ -163,7 +163,7 @@ _KEYS = "subject, provider, model, service_tier, unpriced_reason, catalog_versio
 @given(data=st.data())
 def test_summed_then_priced_equals_the_view(shared: Workmeter, data: st.DataObject) -> None:
     """``rated_usage`` (events summed per price row, then priced) == ``rated_events`` summed, to the digit."""
-    from workmeter.rating.aggregate import rated_usage
+    from workmeter.rating.aggregate import cost_by, rated_usage
 
     wm = shared
     cat, rows = data.draw(catalogs())
@@ -187,3 +187,7 @@ def test_summed_then_priced_equals_the_view(shared: Workmeter, data: st.DataObje
                       "GROUP BY ALL ORDER BY ALL").fetchall()
     assert got == view
     assert sum(r[8] for r in got) == len(evs) + late
+    by_subject = cur.execute(f"SELECT subject, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
+                             "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
+    summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run)
+    assert [tuple(r.values()) for r in summed] == by_subject

@@ -213,24 +213,28 @@ def cost_by_sql(groups: Sequence[str], where: str = "TRUE", run_id: int | None =
     """SQL: ``groups`` (SQL expressions over rated_events columns, aliased g0, g1, …) → events, cost,
     unpriced_events; ``where`` filters events (``?`` parameters allowed).
 
-    Few groups: each event's exact pico-dollar dot product (or, for other
-    prices, the view's DECIMAL arithmetic) is summed as HUGEINT and scaled once.
+    For few groups: each priced event's exact pico-dollar product (BIGINT) is
+    summed as HUGEINT and scaled once; an event without one (prices finer
+    than pico-dollars, or a product past BIGINT) adds the view's DECIMAL cost.
     """
     keys = ", ".join(f"{g} AS g{i}" for i, g in enumerate(groups))
+    names = ", ".join(f"g{i}" for i in range(len(groups)))
     slow = " + ".join(slow_sql(b) for b in RATED_BUCKETS)
-    dot = dot_sql(RATED_BUCKETS)
     return f"""
-SELECT {keys}, count(*) AS events,
-       CASE WHEN count(*) FILTER (WHERE unpriced_reason IS NULL) > 0 THEN
-         coalesce(sum(CASE WHEN unpriced_reason IS NULL THEN fast END)::DECIMAL(38, 0) * {PICO}, 0)
-         + coalesce(sum(CASE WHEN unpriced_reason IS NULL AND fast IS NULL THEN {slow} END), 0) END AS cost,
-       count(*) FILTER (WHERE unpriced_reason IS NOT NULL) AS unpriced_events
-FROM (SELECT *, try({dot}) AS fast FROM (
-  SELECT e.* EXCLUDE (wm_tod, wm_in) REPLACE ({", ".join(f'{qty(b)} AS "{b}"' for b in QTY_BUCKETS)}),
-         {", ".join(f"k.pp_{b}, k.p_{b}" for b in RATED_BUCKETS)}, {reason_sql()} AS unpriced_reason
-  FROM {usage_events_sql()} e {join_sql(lookup_sql(cards_sql(run_id)))}) r) r
-WHERE {where}
-GROUP BY ALL ORDER BY ALL"""
+SELECT {names}, events,
+       CASE WHEN events > unpriced_events THEN coalesce(pico::DECIMAL(38, 0) * {PICO}, 0) + coalesce(other, 0) END
+         AS cost, unpriced_events
+FROM (
+  SELECT {keys}, count(*) AS events, sum(fast) AS pico,
+         sum(CASE WHEN unpriced_reason IS NULL AND fast IS NULL THEN {slow} END) AS other,
+         count(*) FILTER (WHERE unpriced_reason IS NOT NULL) AS unpriced_events
+  FROM (SELECT *, CASE WHEN unpriced_reason IS NULL THEN try({dot_sql(RATED_BUCKETS)}) END AS fast FROM (
+    SELECT e.* EXCLUDE (wm_tod, wm_in) REPLACE ({", ".join(f'{qty(b)} AS "{b}"' for b in QTY_BUCKETS)}),
+           {", ".join(f"k.pp_{b}, k.p_{b}" for b in RATED_BUCKETS)}, {reason_sql()} AS unpriced_reason
+    FROM {usage_events_sql()} e {join_sql(lookup_sql(cards_sql(run_id)))}) r) r
+  WHERE {where}
+  GROUP BY ALL)
+ORDER BY ALL"""
 
 
 def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Sequence[Any] = (),
