@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from workmeter.billing.amounts import ZERO, add
 from workmeter.normalize.buckets import PRICED_BUCKETS
@@ -37,8 +38,7 @@ class ModelUsage:
         """True when the model (as sent, or its catalog name) matches any glob (case-insensitive)."""
         if not patterns:
             return True
-        names = [self.model.lower()] + ([self.catalog_model.lower()] if self.catalog_model else [])
-        return any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns for n in names)
+        return _matches(self.model, self.catalog_model, tuple(patterns))
 
     @property
     def label(self) -> str:
@@ -73,6 +73,13 @@ class SegmentUsage:
             for reason, n in m.unpriced_reasons.items():
                 reasons[reason] = reasons.get(reason, 0) + n
         return total, reasons
+
+
+@lru_cache(maxsize=4096)
+def _matches(model: str, catalog_model: str | None, patterns: tuple[str, ...]) -> bool:
+    """Memoized: a run asks the same few (model, patterns) questions for every customer."""
+    names = [model.lower()] + ([catalog_model.lower()] if catalog_model else [])
+    return any(fnmatch.fnmatchcase(n, p.lower()) for p in patterns for n in names)
 
 
 def merge_models(rows: Iterable[ModelUsage]) -> list[ModelUsage]:

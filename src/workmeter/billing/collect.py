@@ -30,7 +30,7 @@ import pyarrow as pa
 from workmeter.billing.aggregates import ModelUsage, SegmentUsage, merge_models
 from workmeter.billing.amounts import ZERO
 from workmeter.billing.derived import derivable, derive
-from workmeter.billing.usage_sql import interval_sql, models_sql, segment_models_sql, window_sql
+from workmeter.billing.usage_sql import interval_sql, models_sql, narrow_sql, segment_models_sql, window_sql
 from workmeter.meters.model import MeterDef
 from workmeter.meters.service import meter_value
 from workmeter.meters.sql import aggregate_sql, condition_sql
@@ -134,7 +134,13 @@ def _model_rows(con: duckdb.DuckDBPyConnection, rated: str | None, bounds: list[
         return con.execute(models_sql(rated, SEGMENTS, bounds, detail)).fetchall()
     groups = {"subject": "e.subject", "iv": interval_sql(bounds, "e.time")}
     with rated_sums(con, groups, window_sql(bounds), bucket_costs=detail, prefix="_wm_bill") as rel:
-        return con.execute(segment_models_sql(rel, SEGMENTS, detail)).fetchall()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _wm_bill_models AS {segment_models_sql(rel, SEGMENTS, detail)}")
+    try:
+        check, narrow = narrow_sql("_wm_bill_models")
+        wide = con.execute(check).fetchone()
+        return con.execute("SELECT * FROM _wm_bill_models" if wide and wide[0] else narrow).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _wm_bill_models")
 
 
 def _collect_meters(con: duckdb.DuckDBPyConnection, segments: Sequence[SegmentRow],

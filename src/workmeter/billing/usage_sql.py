@@ -49,15 +49,26 @@ def window_sql(bounds: Sequence[datetime]) -> str:
     return f"time >= {ts(bounds[0])} AND time < {ts(bounds[-1])}"
 
 
+#: The count columns of :func:`segment_models_sql`, in order.
+COUNTS: tuple[str, ...] = ("events", *_B, "reasoning")
+
+
 def segment_models_sql(rated: str, segments: str, detail: bool) -> str:
-    """The columns of :func:`models_sql` from ``rated_sums`` rows grouped by ``subject`` and ``iv``."""
-    costs = "".join(f", sum(a.cost_{b})" for b in _B) if detail else ""
-    sums = ", ".join(f'sum(a."{b}")' for b in _B)
-    return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, a.provider, a.model, any_value(a.catalog_model), "
-            f"a.unpriced_reason, sum(a.events), {sums}, sum(a.reasoning), sum(a.cost), "
-            f"min(a.catalog_version), max(a.catalog_version){costs} "
+    """The columns of :func:`models_sql` (named) from ``rated_sums`` rows grouped by ``subject`` and ``iv``."""
+    costs = "".join(f", sum(a.cost_{b}) AS cost_{b}" for b in _B) if detail else ""
+    sums = ", ".join(f'sum(a."{b}") AS "{b}"' for b in (*_B, "reasoning"))
+    return (f"SELECT s.wm_customer, s.wm_period, s.wm_seg, a.provider, a.model, "
+            f"any_value(a.catalog_model) AS catalog_model, a.unpriced_reason, sum(a.events) AS events, {sums}, "
+            f"sum(a.cost) AS cost, min(a.catalog_version) AS v1, max(a.catalog_version) AS v2{costs} "
             f"FROM {rated} a JOIN {segments} s ON a.subject = s.wm_customer AND a.iv >= s.wm_from AND a.iv < s.wm_to "
             f"GROUP BY 1, 2, 3, 4, 5, 7")
+
+
+def narrow_sql(table: str) -> tuple[str, str]:
+    """(does any count of ``table`` pass BIGINT?, ``table`` with the counts as BIGINT: cheaper to fetch)."""
+    wide = " OR ".join(f'NOT "{c}" BETWEEN -9223372036854775808 AND 9223372036854775807' for c in COUNTS)
+    cast = ", ".join(f'"{c}"::BIGINT AS "{c}"' for c in COUNTS)
+    return f"SELECT coalesce(bool_or({wide}), FALSE) FROM {table}", f"SELECT * REPLACE ({cast}) FROM {table}"
 
 
 def models_sql(rated: str | None, segments: str, bounds: Sequence[datetime], detail: bool) -> str:
