@@ -142,3 +142,10 @@ def test_voiding_twice_says_the_event_is_already_voided(wm: Workmeter) -> None:
     wm.ledger.void("test", "a", "test traffic")
     with pytest.raises(Conflict, match="already voided"):
         wm.ledger.void("test", "a", "again")
+
+
+def test_openai_default_service_tier_is_the_standard_tier(wm: Workmeter) -> None:
+    ev = usage_event("d", provider="openai", model="gpt-4o", service_tier="default",
+                     usage={"prompt_tokens": 10, "completion_tokens": 2})
+    assert wm.ledger.ingest([ev]).accepted == 1
+    assert wm.db.read().execute("SELECT service_tier FROM live_events").fetchall() == [("standard",)]

@@ -33,6 +33,7 @@ from workmeter.normalize.sqlcounts import json_path
 from workmeter.store.schema import PROMOTED_ATTRIBUTES
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+#: OpenAI reports the standard tier as "default"; it is stored as "standard".
 ENVELOPE_FIELDS = ("specversion", "id", "source", "type", "subject", "time")
 
 #: Fields of ``data`` read by staging (JSON text columns ``d_<name>``), then the usage slots.
@@ -196,7 +197,8 @@ fields AS (
   SELECT *, type = 'llm.usage' AS is_usage,
          {_string("d_provider")} AS provider_s, {_string("d_model")} AS model_s,
          {_scalar("d_provider")} AS provider_x, {_scalar("d_format")} AS format_x,
-         coalesce({_scalar("d_tier")}, 'standard') AS tier
+         CASE coalesce({_scalar("d_tier")}, 'standard') WHEN 'default' THEN 'standard'
+              ELSE coalesce({_scalar("d_tier")}, 'standard') END AS tier
   FROM env
 ),
 formatted AS (SELECT *, {format_sql("provider_x", "format_x")} AS fmt FROM fields),
