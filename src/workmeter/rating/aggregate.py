@@ -165,30 +165,23 @@ def rated_sums(con: duckdb.DuckDBPyConnection, groups: Mapping[str, str], where:
     """
     extras = dict(extras or {})
     lookup, level1, unmatched = f"{prefix}_rows", f"{prefix}_sums", f"{prefix}_new"
-    began = _begin(con)
-    try:
+    params = params if params is not None else []
+    with snapshot(con):  # on error the rollback takes the temp tables with it
         con.execute(f"CREATE OR REPLACE TEMP TABLE {lookup} AS SELECT * FROM {lookup_sql(cards_sql(run_id))}")
         flags = con.execute(f'SELECT bool_or(NOT "exact"), bool_or(NOT ok AND reason IS NULL) FROM {lookup}'
                             ).fetchone()
         plan = _Plan(lookup, bool(flags and flags[0]), bool(flags and flags[1]))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {level1} AS {_level1(groups, where, extras, plan, bucket_costs)}",
-                    params if params is not None else [])
+                    params)
         sql = _level2(groups, level1, extras, plan, bucket_costs)
         found = con.execute(f"SELECT count(*) FROM {level1} WHERE wm_rid IS NULL").fetchone()
         if found and found[0]:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {unmatched} AS "
-                        f"{_unmatched(groups, where, extras, lookup, bucket_costs)}",
-                        params if params is not None else [])
+                        f"{_unmatched(groups, where, extras, lookup, bucket_costs)}", params)
             sql += f"\nUNION ALL BY NAME SELECT * FROM {unmatched}"
         yield f"({sql})"
-    except BaseException:
-        if began:
-            con.execute("ROLLBACK")
-        raise
-    for name in (unmatched, level1, lookup):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-    if began:
-        con.execute("COMMIT")
+        for name in (unmatched, level1, lookup):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def rated_usage(con: duckdb.DuckDBPyConnection, table: str, groups: Mapping[str, str], where: str = "TRUE",
@@ -200,13 +193,24 @@ def rated_usage(con: duckdb.DuckDBPyConnection, table: str, groups: Mapping[str,
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {rel}")
 
 
-def _begin(con: duckdb.DuckDBPyConnection) -> bool:
-    """Start a transaction (one snapshot for the statements); False when one is already open."""
+@contextmanager
+def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run the statements of the block in one transaction (one snapshot of the ledger).
+
+    Committed at the end (temp tables made inside stay), rolled back on error;
+    inside a transaction the cursor already has, the block simply joins it.
+    """
     try:
         con.execute("BEGIN TRANSACTION")
     except duckdb.TransactionException:
-        return False
-    return True
+        yield
+        return
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def cost_by_sql(groups: Sequence[str], where: str = "TRUE", run_id: int | None = None) -> str:

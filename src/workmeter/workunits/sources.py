@@ -163,25 +163,14 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:
     Read in one snapshot: with no correction recorded ``live_events`` is exactly
     ``events``, whose newest time DuckDB answers from its statistics (no scan).
     """
-    began = _begin(con)
-    try:
+    from workmeter.rating.aggregate import snapshot
+
+    with snapshot(con):
         found = con.execute("SELECT EXISTS (SELECT 1 FROM corrections)").fetchone()
         source = "live_events" if found is None or found[0] else "events"
         row = con.execute(f"SELECT greatest(now(), coalesce(max(time), now())) FROM {source}").fetchone()
-    finally:
-        if began:
-            con.execute("COMMIT")
     assert row is not None
     return row[0]
-
-
-def _begin(con: duckdb.DuckDBPyConnection) -> bool:
-    """Start a transaction (one snapshot); False when the cursor already has one open."""
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        return False
-    return True
 
 
 def instant(value: object, field: str = "time") -> datetime | None:
