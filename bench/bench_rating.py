@@ -4,7 +4,9 @@ Generates a synthetic ledger with DuckDB ``range()`` (no Python per row), then
 prints, in the same run: a plain SUM of tokens per customer-month over the
 same rows, the rated query (``rated_events`` summed per customer-month, exact
 decimals), their ratio, and per-event ``genai_prices.calc_price`` on a sample,
-extrapolated to N. Peak RSS is reported for the whole process.
+extrapolated to N. Peak RSS is reported for the whole process (generation
+included when the database is new: reuse ``--db`` to measure without it;
+``--memory-limit`` bounds DuckDB's buffer pool).
 
     PYTHONPATH=src .venv/bin/python bench/bench_rating.py --events 5_000_000
 """
@@ -123,9 +125,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sample", type=int, default=5000)
     ap.add_argument("--db", type=Path, default=None, help="keep the generated database here")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 900MB (default: DuckDB's)")
     args = ap.parse_args()
     path = args.db or Path(tempfile.mkdtemp()) / "bench.duckdb"
-    wm = Workmeter.open(path, threads=args.threads)
+    options = {"memory_limit": args.memory_limit} if args.memory_limit else {}
+    wm = Workmeter.open(path, threads=args.threads, **options)
     if wm.db.read().execute("SELECT count(*) FROM events").fetchone() == (0,):
         t0 = time.perf_counter()
         generate(wm, args.events, args.customers)
