@@ -63,3 +63,8 @@ def test_no_float_calls_in_money_packages() -> None:
                         and node.lineno not in exempt):
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == []
+
+
+def test_fmt_keeps_every_digit_of_a_long_amount() -> None:
+    value = Decimal("466050694388.4117829848502706664430502771045341200794789086929")
+    assert fmt(value) == "466050694388.4117829848502706664430502771045341200794789086929"

@@ -66,7 +66,8 @@ def fmt(amount: Decimal) -> str:
     """Decimal → plain string without exponent or trailing zeros (``"0.054399"``)."""
     if amount == 0:
         return "0"
-    with localcontext(EXACT):
+    # normalize() rounds to the context precision: give it every digit the amount has
+    with localcontext(Context(prec=max(EXACT.prec, len(amount.as_tuple().digits)))):
         return format(amount.normalize(), "f")
 
 
