@@ -11,6 +11,9 @@
   ``cost`` (DECIMAL(38, 18), NULL when unpriced), ``priced``, ``unpriced_reason``,
   ``catalog_version``, ``catalog_provider``, ``catalog_model``, ``rating_run``.
   ``rated_events_for_run(run_id)`` is the same under an older run.
+* :func:`~workmeter.rating.aggregate.rated_sums` — the same rating for big
+  reports: events summed per group and price row, then the sums priced (exact,
+  no per-event cost); :func:`~workmeter.rating.aggregate.cost_by` for few groups.
 * Rating runs pin catalog versions to time ranges; ``Rater.rerate`` records one.
 * :class:`~workmeter.rating.quote.Quoter` — quotes for usage objects and ndjson files.
 """
