@@ -56,11 +56,11 @@ class Registry:
         self._help[name] = ("gauge", help_text)
         self._gauges[name] = lambda: value
 
-    def inc(self, name: str, amount: float = 1, **labels: str) -> None:
+    def inc(self, name: str, step: float = 1, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
         with self._lock:
             series = self._counters[name]
-            series[key] = series.get(key, 0) + amount
+            series[key] = series.get(key, 0) + step
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
