@@ -249,6 +249,9 @@ def test_first_problem_in_order_is_reported() -> None:
         ("openai", "openai-responses", "openai-responses"),
         ("mistral", "otel", "otel"),
         (None, "buckets", "buckets"),
+        ("Anthropic", None, "anthropic"),
+        ("OpenAI", None, "openai-chat"),
+        ("GOOGLE", None, "gemini"),
     ],
 )
 def test_resolve_format(provider: str | None, given: str | None, expected: str) -> None:
@@ -262,6 +265,8 @@ def test_resolve_format_refuses_unknown_and_missing() -> None:
         resolve_format("mistral", None)
     with pytest.raises(InvalidUsage, match="usage_format is missing"):
         resolve_format(None, None)
+    with pytest.raises(InvalidUsage, match="usage_format is missing"):   # not ASCII: never a Unicode case rule
+        resolve_format("OpenAİ", None)
 
 
 def test_normalize_refuses_unknown_format() -> None:

@@ -210,7 +210,8 @@ def test_sql_equals_python_for_every_form(con: duckdb.DuckDBPyConnection, cases:
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(["anthropic", "openai", "google", "mistral", None]),
+@given(st.lists(st.tuples(st.sampled_from(["anthropic", "openai", "google", "mistral", None,
+                                                           "Anthropic", "OpenAI", "GOOGLE", "OpenAİ", "K", ""]),
                           st.sampled_from([*USAGE_FORMATS, "nope", None])), min_size=1, max_size=20))
 def test_format_sql_matches_resolve_format(con: duckdb.DuckDBPyConnection, pairs: list[tuple[Any, Any]]) -> None:
     sql = f"SELECT {format_sql('p', 'f')} FROM (SELECT unnest($1) AS p, unnest($2) AS f)"

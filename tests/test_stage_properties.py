@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from test_normalize_properties import CASE, python_result
 from workmeter.app import Workmeter
 from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS, ENVELOPE_FROM_TEXT, SERVICE_TIERS, staged_sql
-from workmeter.normalize import ALL_COUNTS, DEFAULT_FORMAT_BY_PROVIDER
+from workmeter.normalize import ALL_COUNTS, implied_format
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -50,7 +50,8 @@ _ids = itertools.count()
 def event(draw: st.DrawFn) -> Any:
     """One event: a usage case in an envelope, then maybe one thing damaged."""
     fmt, usage = draw(CASE)
-    data: dict[str, Any] = {"provider": draw(st.sampled_from(["anthropic", "openai", "google", "x\\y"])),
+    providers = st.sampled_from(["anthropic", "openai", "google", "x\\y", "OpenAI", "Anthropic"])
+    data: dict[str, Any] = {"provider": draw(providers),
                             "model": "m-1", "usage": usage}
     if fmt is not None:
         data["usage_format"] = fmt
@@ -126,7 +127,7 @@ def expected(ev: dict[str, Any]) -> tuple[str | None, dict[str, int] | None]:
         return None, None
     fmt = _text(data.get("usage_format"))
     if fmt is None:
-        fmt = DEFAULT_FORMAT_BY_PROVIDER.get(_text(data.get("provider")) or "")
+        fmt = implied_format(_text(data.get("provider")))
     buckets, reason = python_result(fmt, data["usage"])
     return reason, buckets
 

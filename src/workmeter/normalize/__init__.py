@@ -25,6 +25,7 @@ from workmeter.normalize.buckets import (
     TOKEN_BUCKETS,
     USAGE_FORMATS,
     Buckets,
+    implied_format,
 )
 from workmeter.normalize.registry import FORMATS, normalize, resolve_format
 from workmeter.normalize.sql import (
@@ -45,6 +46,7 @@ __all__ = [
     "Buckets",
     "bucket_columns_sql",
     "format_sql",
+    "implied_format",
     "normalize",
     "normalized_sql",
     "problem_sql",

@@ -41,12 +41,25 @@ USAGE_FORMATS: tuple[str, ...] = (
     "buckets",
 )
 
-#: The usage format a provider implies when ``usage_format`` is omitted.
+#: The usage format a provider implies when ``usage_format`` is omitted (keys in lower case).
 DEFAULT_FORMAT_BY_PROVIDER: dict[str, str] = {
     "anthropic": "anthropic",
     "openai": "openai-chat",
     "google": "gemini",
 }
+
+
+def implied_format(provider: str | None) -> str | None:
+    """The usage format ``provider`` implies, or None.
+
+    The name matches ignoring the case of ASCII letters (``"Anthropic"``,
+    ``"OPENAI"``); a name with any other character implies nothing, so that
+    Unicode case rules (``"OpenAİ"``) never differ between Python and SQL
+    (:func:`workmeter.normalize.sql.format_sql` is the same rule).
+    """
+    if provider is None or not provider.isascii():
+        return None
+    return DEFAULT_FORMAT_BY_PROVIDER.get(provider.lower())
 
 
 @dataclass(frozen=True, slots=True)

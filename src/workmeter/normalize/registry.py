@@ -15,7 +15,7 @@ from typing import Any
 
 from workmeter.core.errors import InvalidUsage
 from workmeter.normalize import anthropic, direct, gemini, openai_chat, openai_responses, otel
-from workmeter.normalize.buckets import DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS, Buckets
+from workmeter.normalize.buckets import DEFAULT_FORMAT_BY_PROVIDER, USAGE_FORMATS, Buckets, implied_format
 from workmeter.normalize.fields import Path
 from workmeter.normalize.sqlcounts import Reader
 
@@ -53,10 +53,11 @@ def resolve_format(provider: str | None, usage_format: str | None) -> str:
     """The usage format of an event: the one given, else the one its provider implies.
 
     Raises InvalidUsage for an unknown format, or when none is given and the
-    provider (matched exactly, e.g. ``"openai"``) implies none.
+    provider implies none (matched ignoring ASCII case, e.g. ``"OpenAI"``;
+    see :func:`~workmeter.normalize.buckets.implied_format`).
     """
     if usage_format is None:
-        implied = DEFAULT_FORMAT_BY_PROVIDER.get(provider) if provider is not None else None
+        implied = implied_format(provider)
         if implied is None:
             raise InvalidUsage(NO_FORMAT, where="usage_format")
         return implied

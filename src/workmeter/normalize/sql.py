@@ -37,9 +37,19 @@ _KNOWN = ", ".join(sql_str(name) for name in USAGE_FORMATS)
 
 
 def format_sql(provider: str, usage_format: str) -> str:
-    """VARCHAR: ``usage_format`` if not NULL, else the format ``provider`` implies, else NULL."""
-    whens = " ".join(f"WHEN {sql_str(p)} THEN {sql_str(f)}" for p, f in DEFAULT_FORMAT_BY_PROVIDER.items())
-    return f"coalesce({usage_format}, CASE {provider} {whens} END)"
+    """VARCHAR: ``usage_format`` if not NULL, else the format ``provider`` implies, else NULL.
+
+    The rule of :func:`~workmeter.normalize.buckets.implied_format`: ``lower()``
+    matches a name, and the byte length proves the name was ASCII (a non-ASCII
+    letter that lowercases to an ASCII one, like ``İ``, takes more bytes), so
+    DuckDB's Unicode case mapping never decides. ``provider`` is evaluated
+    more than once: pass a column.
+    """
+    whens = " ".join(
+        f"WHEN {sql_str(p)} THEN CASE WHEN strlen({provider}) = {len(p)} THEN {sql_str(f)} END"
+        for p, f in DEFAULT_FORMAT_BY_PROVIDER.items()
+    )
+    return f"coalesce({usage_format}, CASE lower({provider}) {whens} END)"
 
 
 def _by_format(fmt: str, arm: Callable[[UsageFormat], str], otherwise: str = "NULL") -> str:
