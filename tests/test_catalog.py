@@ -139,8 +139,9 @@ def test_discount_applies_inside_its_dates(booked: object) -> None:
 
 def test_book_errors_name_the_section() -> None:
     with pytest.raises(InvalidInput) as err:
-        parse_book('[[model]]\nprovider = "x"\nmodel = "y"\nprices = { input_mtok = 0.5 }\n', name="b")
-    assert "floats are not accepted" in err.value.message and err.value.where == "b: [[model]] #1"
+        parse_book('[[model]]\nprovider = "x"\nmodel = "y"\nprices = { input_mtok = [0.5] }\n', name="b")
+    assert "must be a decimal number" in err.value.message and err.value.where == "b:4"
+    assert "[[model]] #1 > [model.prices]: 'input_mtok'" in err.value.message
     with pytest.raises(InvalidInput):
         parse_book('[[model]]\nprovider = "x"\nmodel = "y"\nprices = { inptu_mtok = "1" }\n')
 

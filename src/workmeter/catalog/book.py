@@ -30,22 +30,31 @@ the catalog version it is part of. Prices are strings (exact decimals)::
     valid_from = "2026-01-01"
 
     [[tier_rule]] / [[bucket_rule]]   # see workmeter.catalog.rules
+
+Validation (:func:`parse_book`): every key must be known for its table,
+``provider``/``model`` are required, a tier needs ``above`` (a whole number)
+and ``comparison`` is ``">"`` or ``">="``, a window needs ``start`` and
+``end``, buckets must exist, prices are non-negative exact decimals. Errors
+name the file, the line and the table path (see :mod:`.book_read`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from workmeter.catalog.book_read import BookReader, Path, Stop
 from workmeter.catalog.model import RATED_BUCKETS, STANDARD, canonical_tier
 from workmeter.catalog.rules import BucketRule, Rules, TierRule
-from workmeter.core.errors import InvalidInput, InvalidMoney
-from workmeter.core.money import to_decimal
-from workmeter.core.timeutil import parse_instant
+from workmeter.core.errors import InvalidInput
+
+T = TypeVar("T")
 
 #: Book price keys → (bucket, factor to price per million units).
 PRICE_KEYS: dict[str, tuple[str, Decimal]] = {
@@ -109,86 +118,171 @@ class Book:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def _where(name: str, section: str, i: int) -> str:
-    return f"{name}: [[{section}]] #{i + 1}"
+SECTIONS = ("book", "model", "adjustment", "tier_rule", "bucket_rule")
+_MODEL_KEYS = ("provider", "model", "aliases", "service_tier", "valid_from", "valid_to", "prices", "tier", "window")
+_ADJUSTMENT_KEYS = ("provider", "model", "service_tier", "discount_percent", "markup_percent",
+                    "valid_from", "valid_to")
+#: ``comparison`` → whether the threshold itself is inside the tier.
+COMPARISONS: dict[str, bool] = {">": False, ">=": True}
+_BUCKETS = ", ".join(RATED_BUCKETS)
+_SYNTAX_LINE = re.compile(r"at line (\d+)")
 
 
-def _prices(raw: dict[str, Any], where: str) -> dict[str, Decimal]:
+def _prices(r: BookReader, raw: dict[str, Any], path: Path) -> dict[str, Decimal]:
+    table = r.table(raw, path, "prices")
+    where = (*path, "prices")
+    r.known(table, where, PRICE_KEYS)
     out: dict[str, Decimal] = {}
-    for key, value in raw.items():
-        if key not in PRICE_KEYS:
-            raise InvalidInput(f"unknown price key {key!r}; use {', '.join(PRICE_KEYS)}", where=where)
+    for key in table:
         bucket, factor = PRICE_KEYS[key]
-        try:
-            out[bucket] = to_decimal(value, field=key) * factor
-        except InvalidMoney as exc:
-            raise InvalidMoney(exc.message, where=where) from None
+        value = r.decimal(table, where, key)
+        assert value is not None
+        if value < 0:
+            r.fail(where, key, f"{key!r}: a price cannot be negative ({value})")
+        out[bucket] = value * factor
     return out
 
 
-def _instant(value: Any, where: str) -> Any:
-    return None if value is None else parse_instant(str(value), field=where)
+def _span(r: BookReader, raw: dict[str, Any], path: Path) -> tuple[datetime | None, datetime | None]:
+    start, end = r.instant(raw, path, "valid_from"), r.instant(raw, path, "valid_to")
+    if start is not None and end is not None and start >= end:
+        r.fail(path, "valid_to", "valid_to must be after valid_from (validity is [valid_from, valid_to))")
+    return start, end
 
 
-def _time(value: Any, where: str) -> time:
+def _tier(r: BookReader, raw: dict[str, Any], path: Path) -> BookTier:
+    r.known(raw, path, ("above", "comparison", "prices"))
+    above = r.count(raw, path, "above", "the tier's threshold, a whole number of input tokens")
+    comparison = r.text(raw, path, "comparison", default=">")
+    if comparison not in COMPARISONS:
+        r.fail(path, "comparison", f"comparison must be \">\" or \">=\", not {comparison!r}")
+    return BookTier(above, COMPARISONS[comparison], _prices(r, raw, path))
+
+
+def _window(r: BookReader, raw: dict[str, Any], path: Path) -> BookWindow:
+    r.known(raw, path, ("start", "end", "prices"))
+    start, end = r.clock(raw, path, "start"), r.clock(raw, path, "end")
+    if start == end:
+        r.fail(path, "end", f"start and end are both {start.isoformat('minutes')}: the window is empty")
+    return BookWindow(start, end, _prices(r, raw, path))
+
+
+def _model(r: BookReader, raw: dict[str, Any], path: Path) -> BookModel:
+    r.known(raw, path, _MODEL_KEYS)
+    provider = r.text(raw, path, "provider", required=True)
+    model = r.text(raw, path, "model", required=True)
+    aliases = r.strings(raw, path, "aliases") or []
+    tier = r.text(raw, path, "service_tier", default=STANDARD)
+    start, end = _span(r, raw, path)
+    prices = _prices(r, raw, path)
+    tiers = tuple(_tier(r, t, (*path, "tier", i)) for i, t in enumerate(r.tables(raw, path, "tier")))
+    windows = tuple(_window(r, w, (*path, "window", i)) for i, w in enumerate(r.tables(raw, path, "window")))
+    seen: dict[int, int] = {}
+    for i, t in enumerate(tiers):
+        lowest = t.threshold if t.inclusive else t.threshold + 1
+        if lowest in seen:
+            r.fail((*path, "tier", i), "above", f"starts at the same input size ({lowest:,} tokens) as "
+                                                f"[[model.tier]] #{seen[lowest] + 1}")
+        seen[lowest] = i
+    return BookModel(str(provider).lower(), str(model).lower(), tuple(a.lower() for a in aliases),
+                     canonical_tier(tier), start, end, prices, tiers, windows)
+
+
+def _adjustment(r: BookReader, raw: dict[str, Any], path: Path) -> Adjustment:
+    r.known(raw, path, _ADJUSTMENT_KEYS)
+    given = [k for k in ("discount_percent", "markup_percent") if k in raw]
+    if len(given) != 1:
+        r.fail(path, given[-1] if given else None, "an adjustment needs exactly one of discount_percent "
+                                                   "or markup_percent")
+    percent = r.decimal(raw, path, given[0])
+    assert percent is not None
+    if percent < 0 or (given[0] == "discount_percent" and percent > 100):
+        r.fail(path, given[0], f"{given[0]!r} must be between 0 and 100, not {percent}"
+               if given[0] == "discount_percent" else f"{given[0]!r} cannot be negative ({percent})")
+    factor = 1 - percent / 100 if given[0] == "discount_percent" else 1 + percent / 100
+    start, end = _span(r, raw, path)
+    provider, model, tier = (str(r.text(raw, path, k, default="*")).lower()
+                             for k in ("provider", "model", "service_tier"))
+    return Adjustment(provider, model, tier, factor, start, end)
+
+
+def _bucket(r: BookReader, path: Path, key: str, bucket: str) -> str:
+    if bucket not in RATED_BUCKETS:
+        r.fail(path, key, f"unknown bucket {bucket!r}; buckets are {_BUCKETS}")
+    return bucket
+
+
+def _factor(r: BookReader, raw: dict[str, Any], path: Path) -> Decimal:
+    factor = r.decimal(raw, path, "factor")
+    assert factor is not None
+    if factor < 0:
+        r.fail(path, "factor", f"'factor' cannot be negative ({factor})")
+    return factor
+
+
+def _tier_rule(r: BookReader, raw: dict[str, Any], path: Path) -> TierRule:
+    r.known(raw, path, ("provider", "tier", "factor", "buckets", "source"))
+    provider = str(r.text(raw, path, "provider", required=True)).lower()
+    tier = canonical_tier(r.text(raw, path, "tier", required=True))
+    factor = _factor(r, raw, path)
+    buckets = tuple(_bucket(r, path, "buckets", b) for b in r.strings(raw, path, "buckets") or RATED_BUCKETS)
+    return TierRule(provider, tier, factor, buckets, r.text(raw, path, "source", default="") or "")
+
+
+def _bucket_rule(r: BookReader, raw: dict[str, Any], path: Path) -> BucketRule:
+    r.known(raw, path, ("provider", "bucket", "of", "factor", "source"))
+    provider = str(r.text(raw, path, "provider", required=True)).lower()
+    bucket = _bucket(r, path, "bucket", str(r.text(raw, path, "bucket", required=True)))
+    of = _bucket(r, path, "of", str(r.text(raw, path, "of", required=True)))
+    if of == bucket:
+        r.fail(path, "of", f"a bucket cannot be priced as a multiple of itself ({bucket!r})")
+    return BucketRule(provider, bucket, of, _factor(r, raw, path), r.text(raw, path, "source", default="") or "")
+
+
+def _each(r: BookReader, data: dict[str, Any], key: str, parse: Callable[[BookReader, dict[str, Any], Path], T]
+          ) -> list[T]:
+    """Parse every ``[[key]]`` table; a table with an error is recorded and skipped."""
     try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a time like 16:30", where=where) from None
+        items = r.tables(data, (), key)
+    except Stop:
+        return []
+    out: list[T] = []
+    for i, raw in enumerate(items):
+        try:
+            out.append(parse(r, raw, (key, i)))
+        except Stop:
+            pass
+    return out
 
 
-def _model(raw: dict[str, Any], where: str) -> BookModel:
-    for key in ("provider", "model"):
-        if not raw.get(key):
-            raise InvalidInput(f"missing {key}", where=where)
-    tiers = tuple(BookTier(int(t["above"]), t.get("comparison", ">") == ">=", _prices(t.get("prices", {}), where))
-                  for t in raw.get("tier", []))
-    windows = tuple(BookWindow(_time(w["start"], where), _time(w["end"], where), _prices(w.get("prices", {}), where))
-                    for w in raw.get("window", []))
-    return BookModel(str(raw["provider"]).lower(), str(raw["model"]).lower(),
-                     tuple(str(a).lower() for a in raw.get("aliases", [])),
-                     canonical_tier(raw.get("service_tier", STANDARD)),
-                     _instant(raw.get("valid_from"), where), _instant(raw.get("valid_to"), where),
-                     _prices(raw.get("prices", {}), where), tiers, windows)
-
-
-def _adjustment(raw: dict[str, Any], where: str) -> Adjustment:
-    if "discount_percent" in raw:
-        factor = 1 - to_decimal(raw["discount_percent"], field=where) / 100
-    elif "markup_percent" in raw:
-        factor = 1 + to_decimal(raw["markup_percent"], field=where) / 100
-    else:
-        raise InvalidInput("an adjustment needs discount_percent or markup_percent", where=where)
-    return Adjustment(str(raw.get("provider", "*")).lower(), str(raw.get("model", "*")).lower(),
-                      str(raw.get("service_tier", "*")).lower(), factor,
-                      _instant(raw.get("valid_from"), where), _instant(raw.get("valid_to"), where))
-
-
-def _rules(data: dict[str, Any], name: str) -> Rules:
-    tiers = tuple(TierRule(str(r["provider"]).lower(), canonical_tier(r["tier"]),
-                           to_decimal(r["factor"], field=_where(name, "tier_rule", i)),
-                           tuple(r.get("buckets", RATED_BUCKETS)), str(r.get("source", "")))
-                  for i, r in enumerate(data.get("tier_rule", [])))
-    buckets = tuple(BucketRule(str(r["provider"]).lower(), str(r["bucket"]), str(r["of"]),
-                               to_decimal(r["factor"], field=_where(name, "bucket_rule", i)),
-                               str(r.get("source", "")))
-                    for i, r in enumerate(data.get("bucket_rule", [])))
-    named = [(r.provider, b) for r in tiers for b in r.buckets]
-    named += [(r.provider, b) for r in buckets for b in (r.bucket, r.of)]
-    for provider, bucket in named:
-        if bucket not in RATED_BUCKETS:
-            raise InvalidInput(f"unknown bucket {bucket!r}", where=f"{name}: rule for {provider}")
-    return Rules(tiers, buckets)
-
-
-def parse_book(text: str, *, name: str | None = None) -> Book:
-    """Parse a price book; errors name the file and section."""
+def _book_name(r: BookReader, data: dict[str, Any]) -> str | None:
     try:
-        data = tomllib.loads(text)
+        r.known(data, (), SECTIONS)
+        table = r.table(data, (), "book")
+        r.known(table, ("book",), ("name",))
+        return r.text(table, ("book",), "name")
+    except Stop:
+        return None
+
+
+def parse_book(text: str, *, name: str | None = None, file: str | None = None) -> Book:
+    """Parse and validate a price book; raise :class:`InvalidInput` listing every table's first error.
+
+    Errors name ``file`` (default ``name``), the line and the table path. TOML
+    floats (``input_mtok = 3.0``) are read from their exact text, never
+    through binary floating point; strings are the recommended spelling.
+    """
+    where = file or name or "book"
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"not a valid TOML price book: {exc}", where=name) from None
-    book_name = str(data.get("book", {}).get("name") or name or "book")
-    models = [_model(m, _where(book_name, "model", i)) for i, m in enumerate(data.get("model", []))]
-    adjustments = [_adjustment(a, _where(book_name, "adjustment", i))
-                   for i, a in enumerate(data.get("adjustment", []))]
-    return Book(book_name, text, models, adjustments, _rules(data, book_name))
+        match = _SYNTAX_LINE.search(str(exc))
+        at = f"{where}:{match.group(1)}" if match else where
+        raise InvalidInput(f"{at}: not valid TOML: {exc}", where=at) from None
+    r = BookReader(text, where)
+    book_name = _book_name(r, data) or name or "book"
+    models = _each(r, data, "model", _model)
+    adjustments = _each(r, data, "adjustment", _adjustment)
+    rules = Rules(tuple(_each(r, data, "tier_rule", _tier_rule)), tuple(_each(r, data, "bucket_rule", _bucket_rule)))
+    r.raise_errors()
+    return Book(book_name, text, models, adjustments, rules)

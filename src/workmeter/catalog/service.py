@@ -72,7 +72,7 @@ class CatalogService:
             books = []
             for p in book_paths:
                 try:
-                    books.append(parse_book(Path(p).read_text(), name=Path(p).stem))
+                    books.append(parse_book(Path(p).read_text(encoding="utf-8"), name=Path(p).stem, file=str(p)))
                 except OSError as exc:
                     raise InvalidInput(f"cannot read price book: {exc}", where=str(p)) from None
         from workmeter.catalog.build import build_catalog, genai_version
