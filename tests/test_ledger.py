@@ -149,3 +149,20 @@ def test_openai_default_service_tier_is_the_standard_tier(wm: Workmeter) -> None
                      usage={"prompt_tokens": 10, "completion_tokens": 2})
     assert wm.ledger.ingest([ev]).accepted == 1
     assert wm.db.read().execute("SELECT service_tier FROM live_events").fetchall() == [("standard",)]
+
+
+def test_null_task_id_and_null_attributes_mean_absent(wm: Workmeter) -> None:
+    ev = usage_event("n", task_id=None, attributes=None)
+    assert ev["data"]["task_id"] is None and ev["data"]["attributes"] is None
+    rep = wm.ledger.ingest([ev], with_results=True)
+    assert statuses(rep) == ["accepted"], rep.results
+    row = wm.db.read().execute("SELECT task_id, attributes, team FROM live_events").fetchall()
+    assert row == [(None, None, None)]
+
+
+def test_lowercase_t_and_z_are_rfc3339_times(wm: Workmeter) -> None:
+    ev = usage_event("lc")
+    ev["time"] = "2026-10-01t12:30:00z"
+    assert statuses(wm.ledger.ingest([ev], with_results=True)) == ["accepted"]
+    (when,) = wm.db.read().execute("SELECT time FROM live_events").fetchone()  # type: ignore[misc]
+    assert when.isoformat() == "2026-10-01T12:30:00+00:00"

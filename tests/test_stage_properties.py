@@ -34,7 +34,7 @@ SETTINGS = settings(max_examples=40, deadline=None,
 ENVELOPE = ("specversion", "id", "source", "type", "subject", "time")
 #: time texts with their validity (RFC 3339 with an offset).
 TIMES = {"2026-10-01T12:00:00Z": True, "2026-10-01T12:00:00.250+02:00": True, "2026-10-01 12:00:00+00:00": True,
-         "2026-10-01T12:00:00": False, "yesterday": False, "2026-13-01T12:00:00Z": False}
+         "2026-10-01T12:00:00": False, "2026-10-01t12:00:00z": True, "yesterday": False, "2026-13-01T12:00:00Z": False}
 NOT_STRING = st.sampled_from([None, 5, True, ["a"], {"a": "b"}])
 ATTRIBUTES = st.one_of(st.dictionaries(st.sampled_from(["team", "project", "user", "x\"y", "é"]),
                                        st.text(max_size=4), max_size=3),
@@ -110,13 +110,13 @@ def expected(ev: dict[str, Any]) -> tuple[str | None, dict[str, int] | None]:
     if why or not isinstance(data, dict):
         return why or ("data: llm.usage needs a JSON object" if usage_event else None), None
     tier = _text(data.get("service_tier")) or "standard"
-    attrs = data.get("attributes", {})
+    attrs = {} if data.get("attributes") is None else data["attributes"]  # null: absent
     checks = [
         (usage_event and not _string(data.get("provider")), "data.provider: required string"),
         (usage_event and not _string(data.get("model")), "data.model: required string"),
         (usage_event and tier not in SERVICE_TIERS,
          f'data.service_tier: "{tier}" is not one of {", ".join(SERVICE_TIERS)}'),
-        ("task_id" in data and not isinstance(data["task_id"], str), "data.task_id: must be a string"),
+        (data.get("task_id") is not None and not isinstance(data["task_id"], str), "data.task_id: must be a string"),
         (usage_event and not (isinstance(attrs, dict) and all(v is None or isinstance(v, str) for v in attrs.values())),
          "data.attributes: must be an object of string values"),
     ]

@@ -82,6 +82,12 @@ def _time_ok(t: str) -> str:
     )
 
 
+def _time_cast(t: str) -> str:
+    """TIMESTAMPTZ of an RFC 3339 text; lowercase ``t`` / ``z`` (RFC 3339 allows them) read as upper case."""
+    return (f"TRY_CAST(CASE WHEN right({t}, 1) = 'z' OR substr({t}, 11, 1) = 't' THEN upper({t}) ELSE {t} END "
+            "AS TIMESTAMPTZ)")
+
+
 def _envelope_ok(t: str = "") -> str:
     """BOOLEAN: every envelope field is valid (the checks of :func:`_layers` before ``data``)."""
     present = " AND ".join(f"{t}{f} <> ''" for f in ("id", "source", "type", "subject"))
@@ -95,7 +101,7 @@ def _envelope_from_text() -> str:
     fields = ", ".join(f"{_string(f'j_{f}')} AS {_FIELD_NAMES[f]}" for f in ENVELOPE_FIELDS)
     data = len(ENVELOPE_FIELDS) + 1
     return f"""
-SELECT * EXCLUDE (time_text), time_text, TRY_CAST(time_text AS TIMESTAMPTZ) AS time
+SELECT * EXCLUDE (time_text), time_text, {_time_cast("time_text")} AS time
 FROM (
   SELECT pos, raw, parsed, parsed AND {_is_object("raw")} AS is_object, {fields}, data,
          starts_with(data::VARCHAR, '{{') AS data_object, COLUMNS('^d_'),
@@ -118,7 +124,7 @@ FROM (SELECT *, try(json_extract(data_text, [{", ".join(_data_paths(()))}])) AS 
 
 
 def _keyed(fields: str, source: str) -> str:
-    return (f"SELECT *, TRY_CAST(time_text AS TIMESTAMPTZ) AS time FROM (SELECT pos, {fields}, data AS data_in, "
+    return (f"SELECT *, {_time_cast('time_text')} AS time FROM (SELECT pos, {fields}, data AS data_in, "
             f"CAST(data AS VARCHAR) AS data_text, seen_hash FROM ({source}))")
 
 
@@ -153,7 +159,7 @@ def _keys_from_columns() -> str:
     return f"""
 SELECT pos, source, id, seen_hash, dup, {rest}
 FROM (SELECT *, {dup} AS dup
-      FROM (SELECT *, CASE WHEN seen_hash IS NOT NULL THEN TRY_CAST(time_text AS TIMESTAMPTZ) END AS time
+      FROM (SELECT *, CASE WHEN seen_hash IS NOT NULL THEN {_time_cast("time_text")} END AS time
             FROM (SELECT i.*, s.seen_hash FROM (
                   SELECT pos, {fields}, data, CAST(data AS VARCHAR) AS data_text FROM {{input}}) i
                   LEFT JOIN _seen s ON s.pos = i.pos)))
@@ -230,8 +236,9 @@ checked AS (
       WHEN is_usage AND (model_s IS NULL OR model_s = '') THEN 'data.model: required string'
       WHEN is_usage AND tier NOT IN ({tiers})
         THEN 'data.service_tier: "' || tier || '" is not one of {", ".join(SERVICE_TIERS)}'
-      WHEN d_task IS NOT NULL AND NOT starts_with(d_task, '"') THEN 'data.task_id: must be a string'
-      WHEN is_usage AND d_attrs IS NOT NULL AND NOT regexp_full_match(d_attrs, '{_STRING_OBJECT}')
+      WHEN d_task IS NOT NULL AND d_task <> 'null' AND NOT starts_with(d_task, '"')
+        THEN 'data.task_id: must be a string'
+      WHEN is_usage AND d_attrs IS NOT NULL AND d_attrs <> 'null' AND NOT regexp_full_match(d_attrs, '{_STRING_OBJECT}')
         THEN 'data.attributes: must be an object of string values'
       WHEN is_usage THEN {sqlflat.problem_sql("fmt", "fk", "d_usage", lambda i: f"c{i}")}
     END AS reason
@@ -256,6 +263,6 @@ SELECT pos, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, specversio
        {_string("d_task")} AS task_id,
        {buckets},
        {promoted},
-       CASE WHEN starts_with(d_attrs, '{{') OR is_usage THEN d_attrs_json END AS attributes
+       CASE WHEN starts_with(d_attrs, '{{') THEN d_attrs_json END AS attributes
 FROM checked
 """
