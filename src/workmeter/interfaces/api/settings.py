@@ -27,7 +27,7 @@ class ServerSettings:
     #: Events waiting for the writer before new requests get 429 + Retry-After.
     max_queued_events: int = 200_000
     #: Most events the writer commits in one transaction (group commit).
-    max_batch_events: int = 50_000
+    max_batch_events: int = 100_000
     #: Attributes naming the customer of an OTLP span (span first, then resource).
     customer_attributes: tuple[str, ...] = DEFAULT_CUSTOMER_ATTRIBUTES
     #: Seconds between writes of API-key last-used times.

@@ -1,13 +1,16 @@
 """Group commit: one writer thread, a bounded queue, one transaction per batch.
 
-Requests hand their parsed events to :meth:`GroupCommitWriter.submit` and
-await the returned future. The writer thread takes every queued request of the
-same origin (up to ``max_batch_events``), calls ``ledger.ingest`` ONCE for
-all of them (one DuckDB transaction) and only then resolves each request's
-future with its own slice of the results. So:
+Requests hand their events (JSON texts, or objects) to
+:meth:`GroupCommitWriter.submit` and await the returned future. The writer
+thread takes every queued request of the same origin (up to
+``max_batch_events`` events and ``max_batch_bytes`` of request bodies), calls
+``ledger.ingest`` ONCE for all of them (one DuckDB transaction) and only then
+resolves each request's future with its own slice of the results. So:
 
 * a request is answered 2xx only after its events are committed;
-* concurrent requests share one transaction (throughput grows with load);
+* concurrent requests share one transaction (throughput grows with load): the
+  requests that arrive while one group commits form the next group, so the
+  ledger's fixed cost per transaction is shared by more events as load grows;
 * when more than ``max_queued_events`` wait, :meth:`submit` raises
   :class:`~workmeter.core.errors.Overloaded` (→ 429 + ``Retry-After``);
 * :meth:`close` stops taking work, drains what is queued, then returns.
@@ -44,6 +47,7 @@ class Outcome:
 @dataclass
 class _Job:
     events: list[Any]
+    nbytes: int
     origin: str
     with_results: bool
     loop: asyncio.AbstractEventLoop
@@ -61,11 +65,12 @@ def _resolve(fut: asyncio.Future[Outcome], value: Outcome | BaseException) -> No
 
 class GroupCommitWriter:
     def __init__(self, ledger: Any, metrics: Registry, *, max_queued_events: int = 200_000,
-                 max_batch_events: int = 50_000) -> None:
+                 max_batch_events: int = 100_000, max_batch_bytes: int = 64 * 1024 * 1024) -> None:
         self.ledger = ledger
         self.metrics = metrics
         self.max_queued_events = max_queued_events
         self.max_batch_events = max_batch_events
+        self.max_batch_bytes = max_batch_bytes
         self._jobs: deque[_Job] = deque()
         self._queued = 0
         self._closing = False
@@ -84,10 +89,14 @@ class GroupCommitWriter:
     def queued_events(self) -> int:
         return self._queued
 
-    def submit(self, events: list[Any], *, origin: str = "api", with_results: bool = False) -> asyncio.Future[Outcome]:
-        """Queue events for the next commit; await the future for the outcome."""
+    def submit(self, events: list[Any], *, origin: str = "api", with_results: bool = False,
+               nbytes: int = 0) -> asyncio.Future[Outcome]:
+        """Queue events for the next commit; await the future for the outcome.
+
+        ``nbytes``: the size of the request body they came in (bounds a group's memory).
+        """
         loop = asyncio.get_running_loop()
-        job = _Job(events, origin, with_results, loop, loop.create_future())
+        job = _Job(events, nbytes, origin, with_results, loop, loop.create_future())
         with self._cond:
             if self._closing:
                 raise Overloaded("the server is shutting down", where="writer")
@@ -113,12 +122,14 @@ class GroupCommitWriter:
             if not self._jobs:
                 return None
             batch = [self._jobs.popleft()]
-            size = len(batch[0].events)
+            size, nbytes = len(batch[0].events), batch[0].nbytes
             while self._jobs and self._jobs[0].origin == batch[0].origin \
-                    and size + len(self._jobs[0].events) <= self.max_batch_events:
+                    and size + len(self._jobs[0].events) <= self.max_batch_events \
+                    and nbytes + self._jobs[0].nbytes <= self.max_batch_bytes:
                 job = self._jobs.popleft()
                 batch.append(job)
                 size += len(job.events)
+                nbytes += job.nbytes
             return batch
 
     def _run(self) -> None:
