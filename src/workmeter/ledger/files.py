@@ -1,10 +1,19 @@
 """Reading event files: NDJSON, JSON arrays, CSV and Parquet, in bounded chunks.
 
-Each chunk is one ingest transaction. Text formats keep one raw line per event
-so a bad line is rejected with its position (origin ``path:line``) instead of
-failing the file; Parquet and CSV go through the columnar envelope (Parquet
-read by DuckDB directly, chunk by chunk of row numbers, when its ``data``
-column is text).
+Each chunk is one ingest transaction. Text formats keep one raw text per event
+so a bad line is rejected on its own instead of failing the file; Parquet and
+CSV go through the columnar envelope (Parquet read by DuckDB directly, chunk by
+chunk of row numbers, when its ``data`` column is text).
+
+Positions (``pos``, a reject's ``position``) are the event's place in the whole
+file, never in its chunk: the **line number** (1-based, blank lines counted) in
+NDJSON, the 0-based index of the item / row in a JSON array, CSV or Parquet file.
+
+A Parquet/Arrow ``time`` column may be RFC 3339 text or a timestamp **with** a
+time zone (any zone, any unit): it becomes RFC 3339 text in UTC
+(``2026-10-01T12:00:00.000000Z``, microseconds) before the envelope checks. A
+timestamp **without** a time zone names no instant (the same rule as a text
+time without an offset), so the file is refused with a reason saying so.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from workmeter.core.errors import InvalidInput
@@ -26,6 +36,8 @@ CHUNK = 500_000
 #: A chunk of a Parquet file is read as this many row ranges, so that a chunk inside one row
 #: group (which DuckDB reads with one thread) still spreads over every thread.
 SPLIT = 4
+#: Rows per Arrow batch of a text chunk (DuckDB scans the batches of a table in parallel).
+MORSEL = 4096
 ENVELOPE = ("specversion", "id", "source", "type", "subject", "time", "data")
 
 Progress = Callable[[int], None]
@@ -48,24 +60,40 @@ def infer_format(path: str, given: str | None) -> str:
 
 def text_chunks(path: str, fmt: str) -> Iterator[list[str]]:
     """Raw JSON texts, one per event, in chunks (NDJSON lines or JSON array items)."""
+    for table in text_tables(path, fmt):
+        yield table.column("raw").to_pylist()
+
+
+def text_tables(path: str, fmt: str) -> Iterator[pa.Table]:
+    """Chunks of ``pos`` (int64, the position in the whole file, see the module rules) and
+    ``raw`` (the event's JSON text): the text input of the ledger's staging."""
+    positions, texts = _texts(path, fmt)
+    for start in range(0, len(texts), CHUNK):
+        table = pa.table({"pos": pa.array(positions[start:start + CHUNK], pa.int64()),
+                          "raw": pa.array(texts[start:start + CHUNK], pa.string())})
+        yield pa.Table.from_batches(table.to_batches(max_chunksize=MORSEL))
+
+
+def _texts(path: str, fmt: str) -> tuple[list[int], list[str]]:
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}", where=path) from None
-    if fmt == "json":
-        try:
-            items = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"not valid JSON: {exc}", where=path) from None
-        if isinstance(items, dict):
-            items = [items]
-        if not isinstance(items, list):
-            raise InvalidInput("a JSON event file holds an object or an array of objects", where=path)
-        texts = [orjson.dumps(i).decode() for i in items]
-    else:
-        texts = [line for line in data.decode("utf-8", errors="replace").splitlines() if line.strip()]
-    for start in range(0, len(texts), CHUNK):
-        yield texts[start:start + CHUNK]
+    if fmt != "json":
+        # Lines end at "\n" only (an optional "\r" before it is dropped): U+2028 and friends are
+        # legal inside a JSON string and never end a line, so numbers match an editor's.
+        lines = data.decode("utf-8", errors="replace").split("\n")
+        numbered = [(n, line.removesuffix("\r")) for n, line in enumerate(lines, 1) if line.strip()]
+        return [n for n, _ in numbered], [line for _, line in numbered]
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc}", where=path) from None
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise InvalidInput("a JSON event file holds an object or an array of objects", where=path)
+    return list(range(len(items))), [orjson.dumps(i).decode() for i in items]
 
 
 def arrow_chunks(path: str, fmt: str) -> Iterator[pa.Table]:
@@ -76,8 +104,12 @@ def arrow_chunks(path: str, fmt: str) -> Iterator[pa.Table]:
         except (OSError, pa.ArrowException) as exc:
             raise InvalidInput(f"cannot read Parquet: {exc}", where=path) from None
         _check_columns(pf.schema_arrow.names, path)
+        _zoned_time(pf.schema_arrow.field("time").type, path)
+        start = 0
         for batch in pf.iter_batches(batch_size=CHUNK, columns=list(ENVELOPE)):
-            yield _data_as_text(pa.Table.from_batches([batch]))
+            table = _with_pos(_time_as_text(_data_as_text(pa.Table.from_batches([batch]))), start)
+            start += table.num_rows
+            yield table
     else:
         import pyarrow.csv as pcsv
 
@@ -87,8 +119,10 @@ def arrow_chunks(path: str, fmt: str) -> Iterator[pa.Table]:
         except (OSError, pa.ArrowException) as exc:
             raise InvalidInput(f"cannot read CSV: {exc}", where=path) from None
         _check_columns(table.column_names, path)
+        start = 0
         for batch in table.select(list(ENVELOPE)).to_batches(max_chunksize=CHUNK):
-            yield pa.Table.from_batches([batch])
+            yield _with_pos(pa.Table.from_batches([batch]), start)
+            start += batch.num_rows
 
 
 def parquet_ranges(path: str) -> list[tuple[str, int]] | None:
@@ -109,14 +143,15 @@ def parquet_ranges(path: str) -> list[tuple[str, int]] | None:
     data = schema.field("data").type
     if not (pa.types.is_string(data) or pa.types.is_large_string(data)):
         return None
+    time = _time_sql(schema.field("time").type, path)
     total = pf.metadata.num_rows
     source = "read_parquet(" + "'" + path.replace("'", "''") + "', file_row_number = true)"
-    columns = ", ".join(f'"{c}"' for c in ENVELOPE)
+    columns = ", ".join(time if c == "time" else f'"{c}"' for c in ENVELOPE)
 
     def chunk(start: int) -> str:
         stop = min(start + CHUNK, total)
         cuts = [start + (stop - start) * k // SPLIT for k in range(SPLIT + 1)]
-        parts = [f"SELECT {columns}, file_row_number - {start} AS pos FROM {source} "
+        parts = [f"SELECT {columns}, file_row_number AS pos FROM {source} "
                  f"WHERE file_row_number >= {a} AND file_row_number < {b}"
                  for a, b in pairwise(cuts) if b > a]
         return f"({' UNION ALL '.join(parts)})"
@@ -128,6 +163,40 @@ def _check_columns(names: list[str], path: str) -> None:
     missing = [c for c in ENVELOPE if c not in names]
     if missing:
         raise InvalidInput(f"missing columns: {', '.join(missing)}", where=path)
+
+
+def _time_sql(kind: pa.DataType, path: str) -> str:
+    """The DuckDB select item for ``time``: RFC 3339 UTC text from a zoned timestamp."""
+    if not _zoned_time(kind, path):
+        return '"time"'
+    return "strftime(make_timestamp(epoch_us(CAST(\"time\" AS TIMESTAMPTZ))), '%Y-%m-%dT%H:%M:%S.%fZ') AS \"time\""
+
+
+def _zoned_time(kind: pa.DataType, path: str) -> bool:
+    """True for a timestamp with a time zone; InvalidInput for one without (see the module rules)."""
+    if not pa.types.is_timestamp(kind):
+        return False
+    if kind.tz is None:
+        raise InvalidInput(
+            f"column time is a timestamp without a time zone ({kind}), so it names no instant; "
+            "write it with one (e.g. pa.timestamp('us', tz='UTC')) or as RFC 3339 text with an offset",
+            where=path)
+    return True
+
+
+def _time_as_text(table: pa.Table) -> pa.Table:
+    """A zoned ``time`` column as RFC 3339 UTC text (Arrow's ``%S`` carries the microseconds)."""
+    col = table.column("time")
+    if not pa.types.is_timestamp(col.type):
+        return table
+    utc = pc.cast(col, pa.timestamp("us", tz="UTC"), safe=False)
+    texts = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ")
+    return table.set_column(table.column_names.index("time"), "time", texts)
+
+
+def _with_pos(table: pa.Table, start: int) -> pa.Table:
+    """``pos`` = the row's index in the whole file."""
+    return table.append_column("pos", pa.array(range(start, start + table.num_rows), pa.int64()))
 
 
 def _data_as_text(table: pa.Table) -> pa.Table:
