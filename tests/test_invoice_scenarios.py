@@ -260,8 +260,8 @@ def test_statement_breaks_lines_down_per_model_and_bucket(app: Workmeter, tmp_pa
     paris_customer(app, tmp_path)
     statement = app.billing.statement("acme", "2026-10")
     [unit] = statement["models"]
-    assert unit["buckets"] == [{"bucket": "input", "quantity": 1_500_000, "cost": "3"},
-                               {"bucket": "output", "quantity": 350_000, "cost": "3.5"}]
+    assert unit["buckets"] == [{"bucket": "input", "quantity": 1_500_000, "cost": "3", "unpriced_quantity": 0},
+                               {"bucket": "output", "quantity": 350_000, "cost": "3.5", "unpriced_quantity": 0}]
     tokens = statement["lines"][1]
     assert [(d["bucket"], d["cost"], d["amount_exact"]) for d in tokens["details"]] == [
         ("input", "3", "3.6"), ("output", "3.5", "4.2")]

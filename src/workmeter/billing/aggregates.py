@@ -2,8 +2,8 @@
 
 The set-based collector (:mod:`workmeter.billing.collect`) turns millions of
 events into, per (customer, segment): one :class:`ModelUsage` per provider and
-model (bucket counts of every call, rated cost of the priced ones, unpriced
-counts with reasons), the value of every meter a plan needs, and the values of
+model (bucket counts of every call and, apart, of the unpriced ones; rated
+cost of the priced ones; unpriced counts with reasons), the value of every meter a plan needs, and the values of
 extension sources (e.g. outcomes). Charges do their math on these in Python.
 """
 
@@ -33,6 +33,17 @@ class ModelUsage:
     cost: Decimal = ZERO
     unpriced_events: int = 0
     unpriced_reasons: dict[str, int] = field(default_factory=dict)
+    #: The part of ``buckets`` (and ``reasoning``) that belongs to unpriced calls.
+    unpriced_buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PRICED_BUCKETS, 0))
+    unpriced_reasoning: int = 0
+
+    def priced_quantity(self, bucket: str) -> int:
+        """Units of ``bucket`` on priced calls: what ``costs[bucket]`` is the price of."""
+        return self.buckets[bucket] - self.unpriced_buckets[bucket]
+
+    @property
+    def priced_events(self) -> int:
+        return self.events - self.unpriced_events
 
     def matches(self, patterns: Sequence[str] | None) -> bool:
         """True when the model (as sent, or its catalog name) matches any glob (case-insensitive)."""
@@ -98,6 +109,9 @@ def merge_models(rows: Iterable[ModelUsage]) -> list[ModelUsage]:
             into.costs[b] = add(into.costs[b], row.costs[b])
         into.cost = add(into.cost, row.cost)
         into.unpriced_events += row.unpriced_events
+        into.unpriced_reasoning += row.unpriced_reasoning
+        for b in PRICED_BUCKETS:
+            into.unpriced_buckets[b] += row.unpriced_buckets[b]
         for reason, n in row.unpriced_reasons.items():
             into.unpriced_reasons[reason] = into.unpriced_reasons.get(reason, 0) + n
     return [merged[k] for k in sorted(merged)]

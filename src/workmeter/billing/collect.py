@@ -91,6 +91,8 @@ def _model_row(row: tuple[Any, ...]) -> ModelUsage:
     else:
         m.unpriced_events = events
         m.unpriced_reasons = {reason: events}
+        m.unpriced_buckets = dict(counts)
+        m.unpriced_reasoning = m.reasoning
     return m
 
 

@@ -1,8 +1,11 @@
 """The customer usage statement: the invoice broken down per model and per bucket.
 
 For one customer and period it lists every provider/model used, with calls,
-tokens per bucket and the exact rated cost per bucket, the unpriced calls
-(counted, with reasons), and each invoice line with its own per-model,
+tokens per bucket and the exact rated cost per bucket — ``quantity`` counts
+only the priced calls' units, so it is what the cost is the price of, and
+the unpriced calls' units are shown apart as ``unpriced_quantity`` — the
+unpriced calls (counted, with reasons), a model's per-call fees as a
+``request`` row (so a model's cost is the sum of its rows), and each invoice line with its own per-model,
 per-bucket details (what a markup or per-token line is made of), so every
 cent can be checked. When the period's invoice is finalized, the lines are
 the finalized ones; usage is always read live from the ledger (late events
@@ -25,20 +28,37 @@ from workmeter.normalize.buckets import PRICED_BUCKETS
 
 def _copy(m: ModelUsage) -> ModelUsage:
     return ModelUsage(m.provider, m.model, m.catalog_model, m.events, dict(m.buckets), m.reasoning,
-                      dict(m.costs), m.cost, m.unpriced_events, dict(m.unpriced_reasons))
+                      dict(m.costs), m.cost, m.unpriced_events, dict(m.unpriced_reasons),
+                      dict(m.unpriced_buckets), m.unpriced_reasoning)
+
+
+def bucket_rows(m: ModelUsage) -> list[dict[str, Any]]:
+    """Per bucket: units of priced calls with their cost, and units of unpriced calls apart.
+
+    The cost of a model is the sum of its rows' costs: a per-call fee
+    (``request``) is a row of its own, one unit per priced call.
+    """
+    priced = m.priced_events > 0
+    rows = [{"bucket": b, "quantity": m.priced_quantity(b), "cost": exact_str(m.costs[b]) if priced else None,
+             "unpriced_quantity": m.unpriced_buckets[b]}
+            for b in PRICED_BUCKETS if m.buckets[b] or m.costs[b]]
+    fees = m.cost - add(*m.costs.values())  # per-request fees have no token bucket
+    if priced and fees:
+        rows.append({"bucket": "request", "quantity": m.priced_events, "cost": exact_str(fees),
+                     "unpriced_quantity": m.unpriced_events})
+    return rows
 
 
 def model_rows(parts: list[PlanSegment]) -> list[dict[str, Any]]:
     models = merge_models(_copy(m) for p in parts for m in p.usage.models)
     out = []
     for m in models:
-        priced = m.unpriced_events < m.events  # costs cover the priced calls; None when there are none
+        priced = m.priced_events > 0  # costs cover the priced calls; None when there are none
         out.append({
             "provider": m.provider, "model": m.model, "catalog_model": m.catalog_model, "events": m.events,
             "unpriced_events": m.unpriced_events, "unpriced_reasons": m.unpriced_reasons,
-            "reasoning": m.reasoning,
-            "buckets": [{"bucket": b, "quantity": m.buckets[b], "cost": exact_str(m.costs[b]) if priced else None}
-                        for b in PRICED_BUCKETS if m.buckets[b] or m.costs[b]],
+            "reasoning": m.reasoning - m.unpriced_reasoning, "unpriced_reasoning": m.unpriced_reasoning,
+            "buckets": bucket_rows(m),
             "cost": exact_str(m.cost) if priced else None,
         })
     return out
@@ -65,7 +85,8 @@ def build_statement(parts: list[PlanSegment], draft: Draft, finalized: dict[str,
     models = model_rows(parts)
     warnings = list(draft.warnings)
     if finalized is not None:
-        lines = [{**ln, "details": d} for ln, d in zip(finalized["lines"], finalized_details or [], strict=False)]
+        found = finalized_details or []
+        lines = [{**ln, "details": found[i] if i < len(found) else []} for i, ln in enumerate(finalized["lines"])]
         doc = finalized
         recomputed = draft.to_json()["subtotal"]
         if recomputed != finalized["subtotal"]:

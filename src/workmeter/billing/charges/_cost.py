@@ -45,18 +45,18 @@ class CostCharge(Charge):
                 continue
             if not ctx.usage.bucket_costs:  # bulk runs collect the cost per model only
                 details.append({"provider": m.provider, "model": m.model, "bucket": None,
-                                "quantity": m.events - m.unpriced_events, "cost": m.cost,
+                                "quantity": m.priced_events, "cost": m.cost,
                                 "amount_exact": exact(mul(m.cost, factor))})
                 continue
-            for bucket in PRICED_BUCKETS:
-                if m.buckets[bucket] or m.costs[bucket]:
+            for bucket in PRICED_BUCKETS:  # the priced calls' units: what the cost is the price of
+                if m.priced_quantity(bucket) or m.costs[bucket]:
                     details.append({"provider": m.provider, "model": m.model, "bucket": bucket,
-                                    "quantity": m.buckets[bucket], "cost": m.costs[bucket],
+                                    "quantity": m.priced_quantity(bucket), "cost": m.costs[bucket],
                                     "amount_exact": exact(mul(m.costs[bucket], factor))})
             other = m.cost - add(*m.costs.values())  # per-request fees have no token bucket
             if other:
                 details.append({"provider": m.provider, "model": m.model, "bucket": "request",
-                                "quantity": m.events - m.unpriced_events, "cost": other,
+                                "quantity": m.priced_events, "cost": other,
                                 "amount_exact": exact(mul(other, factor))})
         cost = add(*(d["cost"] for d in details))
         group = f" on {', '.join(self.models)}" if self.models else ""

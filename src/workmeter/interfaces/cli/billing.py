@@ -329,7 +329,8 @@ def statement(ctx: typer.Context, customer: str = typer.Argument(...), period: s
     console.print(f"[b]statement {escape(out['customer'])} {period}[/b] · {escape(invoiced)} · "
                   f"{out['period']['start']} → {out['period']['end']}")
     rows = [{"provider": m["provider"], "model": m["model"], "bucket": b["bucket"], "quantity": b["quantity"],
-             "cost": "unpriced" if b["cost"] is None else b["cost"]} for m in out["models"] for b in m["buckets"]]
+             "cost": "unpriced" if b["cost"] is None else b["cost"], "unpriced quantity": b["unpriced_quantity"]}
+            for m in out["models"] for b in m["buckets"]]
     report(ctx, rows, title=f"usage (rated cost {out['usage_totals']['cost']} {out['currency']})")
     report(ctx, out["lines"], columns=("charge", "description", "quantity", "unit_price", "amount"), title="lines")
     _print_totals(out, f" ({out['usage_totals']['events']} calls, {out['usage_totals']['unpriced_events']} unpriced)")
