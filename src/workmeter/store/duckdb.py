@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from workmeter.core.errors import StorageError
-from workmeter.store.schema import DDL, LIVE_EVENTS_VIEW
+from workmeter.store.schema import DDL, LIVE_EVENTS_VIEW, MIGRATIONS, SCHEMA_VERSION
 
 #: Extra DDL registered by other packages (billing, catalog, …): run at open, in order.
 EXTRA_DDL: list[str] = []
@@ -43,13 +43,32 @@ class Database:
         self._lock = threading.RLock()
         # Every timestamp is reported in UTC unless a report converts it explicitly.
         self.conn.execute("SET GLOBAL TimeZone = 'UTC'")
-        self._schema()
+        try:
+            self._schema()
+        except BaseException:
+            self.conn.close()
+            raise
 
     def _schema(self) -> None:
         with self.write() as con:
-            for stmt in (*DDL, *EXTRA_DDL):
+            for stmt in DDL:
+                con.execute(stmt)
+            self._migrate(con)
+            for stmt in EXTRA_DDL:
                 con.execute(stmt)
             con.execute(LIVE_EVENTS_VIEW)
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Bring the file's layout to :data:`SCHEMA_VERSION` (a new file starts there)."""
+        row = first(con.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
+        version = int(row[0]) if row else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"database {self.path} was written by a newer workmeter (schema version "
+                               f"{version}; this version reads up to {SCHEMA_VERSION}): upgrade workmeter")
+        for step in range(version, SCHEMA_VERSION):
+            for stmt in MIGRATIONS.get(step, ()):
+                con.execute(stmt)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def ensure(self, *statements: str) -> None:
         """Run DDL now (for packages imported after open)."""

@@ -43,6 +43,13 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
 
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
 
+#: The layout version of a database file (meta ``schema_version``). A file records the version
+#: that created it; opening runs :data:`MIGRATIONS` from its version up to this one, in order,
+#: and refuses a file written by a newer workmeter rather than misreading it.
+SCHEMA_VERSION = 1
+#: version → statements that move a file from that version to the next.
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
 
 def _cols(extra: str = "") -> str:
     body = ",\n    ".join(f'"{name}" {typ}' for name, typ in EVENT_COLUMNS)

@@ -1,0 +1,40 @@
+"""The database file: its layout version is recorded and a newer file is refused, never misread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import usage_event
+from workmeter.app import Workmeter
+from workmeter.core.errors import StorageError
+from workmeter.store.schema import SCHEMA_VERSION
+
+
+def test_a_new_file_records_its_layout_version_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "v.duckdb"
+    wm = Workmeter.open(path)
+    wm.ledger.ingest([usage_event("a")])
+    wm.close()
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+    con.close()
+    wm = Workmeter.open(path)
+    assert wm.ledger.counts()["events"] == 1
+    wm.close()
+
+
+def test_a_file_from_a_newer_workmeter_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "newer.duckdb"
+    Workmeter.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+    con.close()
+    with pytest.raises(StorageError, match="newer workmeter"):
+        Workmeter.open(path)
+    con = duckdb.connect(str(path))  # the refused open left the file closed and untouched
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+        (str(SCHEMA_VERSION + 1),)]
+    con.close()
