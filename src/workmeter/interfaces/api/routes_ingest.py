@@ -175,13 +175,15 @@ async def ingest_events(
     settings = request.app.state.settings
     media = media_type(request)
     check_media(media)
-    body = await read_body(request, settings.max_body_bytes)
-    texts, single = parse_events(body, media, settings.max_events_per_request)
-    if not texts:
-        return JSON(_report(Outcome({}))) if report else Response(status_code=204)
-    events = bind_subject(texts, principal)
-    outcome = await request.app.state.writer.submit(events, origin="api", with_results=report or single,
-                                                    nbytes=len(body))
+    writer = request.app.state.writer
+    with writer.arriving():  # a commit about to start waits for this request's events
+        body = await read_body(request, settings.max_body_bytes)
+        texts, single = parse_events(body, media, settings.max_events_per_request)
+        if not texts:
+            return JSON(_report(Outcome({}))) if report else Response(status_code=204)
+        events = bind_subject(texts, principal)
+        committed = writer.submit(events, origin="api", with_results=report or single, nbytes=len(body))
+    outcome = await committed
     if single and outcome.results and outcome.results[0]["status"] == "rejected":
         raise InvalidEvent(outcome.results[0]["reason"] or "rejected", where="event")
     return JSON(_report(outcome)) if report else Response(status_code=204)

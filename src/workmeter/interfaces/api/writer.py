@@ -11,6 +11,11 @@ resolves each request's future with its own slice of the results. So:
 * concurrent requests share one transaction (throughput grows with load): the
   requests that arrive while one group commits form the next group, so the
   ledger's fixed cost per transaction is shared by more events as load grows;
+* a commit about to start waits a little (at most ``max_linger`` seconds) while
+  requests are still being read (:meth:`GroupCommitWriter.arriving`) and until
+  as many requests arrived since the last commit as it answered: clients
+  answered together send again together, and their requests then commit
+  together instead of splitting into alternating small and large groups;
 * when more than ``max_queued_events`` wait, :meth:`submit` raises
   :class:`~workmeter.core.errors.Overloaded` (→ 429 + ``Retry-After``);
 * :meth:`close` stops taking work, drains what is queued, then returns.
@@ -20,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,14 +71,18 @@ def _resolve(fut: asyncio.Future[Outcome], value: Outcome | BaseException) -> No
 
 class GroupCommitWriter:
     def __init__(self, ledger: Any, metrics: Registry, *, max_queued_events: int = 200_000,
-                 max_batch_events: int = 100_000, max_batch_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_batch_events: int = 100_000, max_batch_bytes: int = 64 * 1024 * 1024,
+                 max_linger: float = 0.025) -> None:
         self.ledger = ledger
         self.metrics = metrics
         self.max_queued_events = max_queued_events
         self.max_batch_events = max_batch_events
         self.max_batch_bytes = max_batch_bytes
+        self.max_linger = max_linger
         self._jobs: deque[_Job] = deque()
         self._queued = 0
+        self._arriving = 0
+        self._submitted = 0
         self._closing = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="workmeter-writer", daemon=True)
@@ -104,8 +114,21 @@ class GroupCommitWriter:
                 raise Overloaded(f"write queue full ({self._queued} events waiting)", where="writer")
             self._jobs.append(job)
             self._queued += len(events)
+            self._submitted += 1
             self._cond.notify()
         return job.future
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Around reading, parsing and submitting one request: a commit about to start waits for it."""
+        with self._cond:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._arriving -= 1
+                self._cond.notify()
 
     def close(self, timeout: float = 60.0) -> None:
         """Refuse new work, commit everything queued, stop the thread."""
@@ -115,12 +138,17 @@ class GroupCommitWriter:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def _take(self) -> list[_Job] | None:
+    def _take(self, expected: int) -> list[_Job] | None:
+        """The next group; ``expected``: submissions awaited (the requests the last commit answered)."""
         with self._cond:
             while not self._jobs and not self._closing:
                 self._cond.wait()
             if not self._jobs:
                 return None
+            deadline = time.monotonic() + self.max_linger
+            while (self._arriving or self._submitted < expected) and not self._closing \
+                    and self._queued < self.max_batch_events and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
             batch = [self._jobs.popleft()]
             size, nbytes = len(batch[0].events), batch[0].nbytes
             while self._jobs and self._jobs[0].origin == batch[0].origin \
@@ -133,12 +161,14 @@ class GroupCommitWriter:
             return batch
 
     def _run(self) -> None:
-        while (batch := self._take()) is not None:
+        expected = 0
+        while (batch := self._take(expected)) is not None:
             try:
                 self._commit(batch)
             finally:
                 with self._cond:
                     self._queued -= sum(len(j.events) for j in batch)
+                    expected = self._submitted + len(batch)  # the answered requests, sent again
 
     def _commit(self, batch: list[_Job]) -> None:
         events: list[Any] = []
