@@ -42,14 +42,16 @@ OWN: list[tuple[str, str, dict[str, str]]] = [
 UNBOUND_ONLY = [("GET", "/api/v1/rejects"), ("GET", "/api/v1/conflicts"), ("GET", "/api/v1/plans"),
                 ("GET", "/api/v1/prices/versions"), ("GET", "/api/v1/prices/runs"), ("GET", "/api/v1/prices/card"),
                 ("POST", "/api/v1/prices/quote"), ("POST", "/api/v1/prices/quote/batch"),
-                ("GET", "/api/v1/prices/check")]
+                ("GET", "/api/v1/prices/check"), ("GET", "/api/v1/prices/books")]
 ADMIN_ONLY = [("POST", "/api/v1/customers"), ("POST", "/api/v1/plans"), ("POST", "/api/v1/subscriptions"),
               ("POST", "/api/v1/customers/{customer}/credits"), ("POST", "/api/v1/invoices/finalize"),
               ("POST", "/api/v1/invoices/{number}/void"), ("POST", "/api/v1/invoices/{number}/credit-notes"),
               ("POST", "/api/v1/invoices/run"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
               ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/events/void"),
               ("POST", "/api/v1/events/amend"), ("POST", "/api/v1/prices/sync"), ("POST", "/api/v1/rerate"),
-              ("POST", "/api/v1/subscriptions/migrate"), ("POST", "/api/v1/subscriptions/end")]
+              ("POST", "/api/v1/subscriptions/migrate"), ("POST", "/api/v1/subscriptions/end"),
+              ("PATCH", "/api/v1/customers/{customer}"), ("DELETE", "/api/v1/prices/books/{name}"),
+              ("DELETE", "/api/v1/prices/books")]
 #: Reads about one event: a bound key may read its own customer's events only (source, id of ``{me}``).
 OWN_EVENT = [("GET", "/api/v1/events/history")]
 #: Computations over customers named in the body: a bound key may name (or default to) only its own.

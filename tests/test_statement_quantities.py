@@ -117,3 +117,13 @@ def test_priced_and_unpriced_quantities_add_up_to_what_was_sent(app: Workmeter, 
     previous = Decimal(first["usage_totals"]["cost"])
     assert Decimal(statement["usage_totals"]["cost"]) - previous == expected
     check_sums(statement)
+
+
+def test_a_call_too_large_for_the_fast_integer_path_is_still_billed_exactly(app: Workmeter) -> None:
+    """10^13 output tokens at $10/M is $10^8: its pico-dollar product (10^20) overflows BIGINT."""
+    ingest(app, [call(3, output=10**13), call(4, output=1)])
+    statement = app.billing.statement("acme", "2026-10")
+    [unit] = statement["models"]
+    assert unit["cost"] == "100000000.02001"  # 10^8 + 0.00001 + two $0.01 fees
+    assert statement["lines"][1]["amount"] == "120000000.02"  # × 1.2 = 120000000.024012
+    check_sums(statement)

@@ -3,12 +3,23 @@
 The customer id is the ``subject`` of their events. The timezone decides
 where their months start and end; the issuer names the invoice number
 sequence (``WM-000001``, ``WM-000002``, …: one gap-free sequence per issuer).
+
+Editing a customer (:meth:`Customers.update`, rules in
+:meth:`workmeter.billing.service.BillingService.update_customer`):
+
+* ``name`` and ``issuer`` can always change (a new issuer numbers the
+  invoices finalized from then on; issued numbers never change);
+* ``timezone`` only while the customer has no finalized (non-void) invoice:
+  it decides where every period starts and ends, and a finalized period's
+  bounds must not move (events would be billed twice or never);
+* ``currency`` only while nothing is priced in it yet: no subscription, no
+  credit grant, no invoice.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +74,16 @@ class Customers:
             con.execute("INSERT INTO billing_customers VALUES (?, ?, ?, ?, ?, ?)",
                         [customer.id, customer.name, customer.currency, customer.timezone, customer.issuer, now])
         return customer
+
+    def update(self, customer_id: str, changes: dict[str, str]) -> Customer:
+        """Store new values of ``name``, ``currency``, ``timezone`` or ``issuer`` (checked, not the rules above)."""
+        updated = check_customer(replace(self.get(customer_id), **changes))
+        if updated.name.strip() == "":
+            raise InvalidInput("a customer's name must not be empty", where="name")
+        with self.db.write() as con:
+            con.execute("UPDATE billing_customers SET name = ?, currency = ?, timezone = ?, issuer = ? WHERE id = ?",
+                        [updated.name, updated.currency, updated.timezone, updated.issuer, customer_id])
+        return updated
 
     def get(self, customer_id: str) -> Customer:
         row = self.db.read().execute(

@@ -56,6 +56,37 @@ class BillingService:
         return self.customers.add(Customer(customer_id, name or customer_id, currency.upper(), timezone, issuer),
                                   self.clock())
 
+    def update_customer(self, customer_id: str, *, name: str | None = None, currency: str | None = None,
+                        timezone: str | None = None, issuer: str | None = None) -> Customer:
+        """Change a customer's name, currency, timezone or issuer (rules: :mod:`workmeter.billing.customers`).
+
+        Values equal to the stored ones are no change; with no change the customer is returned as is.
+        """
+        c = self.customers.get(customer_id)
+        given = {"name": name, "currency": currency.upper() if currency else None, "timezone": timezone,
+                 "issuer": issuer}
+        changes = {k: v for k, v in given.items() if v is not None and v != getattr(c, k)}
+        if not changes:
+            return c
+        if "timezone" in changes:
+            numbers = [i["number"] for i in self.invoices.all(c.id) if i["status"] != "void"]
+            if numbers:
+                raise Conflict(f"{c.id} has finalized invoices ({', '.join(numbers[:3])}"
+                               f"{', …' if len(numbers) > 3 else ''}) whose periods its timezone "
+                               f"{c.timezone} decides: it cannot change (void them first)", where="timezone")
+        if "currency" in changes:
+            self._check_currency_unused(c)
+        return self.customers.update(c.id, changes)
+
+    def _check_currency_unused(self, c: Customer) -> None:
+        used = [what for what, found in (
+            ("subscriptions", self.subscriptions.spans([c.id]).get(c.id)),
+            ("credit grants", self.credits.grants([c.id]).get(c.id)),
+            ("invoices", self.invoices.all(c.id))) if found]
+        if used:
+            raise Conflict(f"{c.id} already has {' and '.join(used)} in {c.currency}: its currency cannot change",
+                           where="currency")
+
     def apply_plans(self, paths: Sequence[str | Path]) -> list[ApplyResult]:
         return self.plans.apply_files(paths, self.clock())
 
@@ -73,8 +104,10 @@ class BillingService:
         return span
 
     def unsubscribe(self, customer_id: str, end: date) -> None:
-        """End service from ``end`` (local date, exclusive)."""
+        """End service from ``end`` (local date, exclusive); refused when no plan runs on that day."""
         self.customers.get(customer_id)
+        if self.subscriptions.active(customer_id, end) is None:
+            raise Conflict(f"{customer_id} is on no plan on {end.isoformat()}: nothing to end", where="end")
         self.subscriptions.add(customer_id, None, None, end, self.clock(), "unsubscribe")
 
     def list_subscriptions(self, customer_id: str | None = None) -> list[dict[str, Any]]:

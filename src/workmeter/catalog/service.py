@@ -22,9 +22,14 @@ class SyncResult:
     previous: str | None
     rows: int
 
+    @property
+    def changed(self) -> bool:
+        """The current version is another one than before (new, or an older one selected again)."""
+        return self.version != self.previous
+
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "created": self.created, "previous": self.previous,
-                "rows": self.rows}
+                "changed": self.changed, "rows": self.rows}
 
 
 class CatalogService:
@@ -38,8 +43,8 @@ class CatalogService:
         return store.versions(self.db)
 
     def latest_version(self) -> str | None:
-        all_versions = self.versions()
-        return all_versions[-1]["version"] if all_versions else None
+        """The current version: the one written last, or an older one a later sync selected again."""
+        return store.current_version(self.db)
 
     def load(self, version: str | None = None) -> Catalog:
         """A version in memory (the latest when None); cached, as versions never change."""
@@ -67,19 +72,53 @@ class CatalogService:
         """
         previous = self.latest_version()
         if book_paths is None:
-            books = self._stored_books(previous)
+            return self._sync(self._stored_books(previous), previous)
+        books = []
+        for p in book_paths:
+            try:
+                books.append(parse_book(Path(p).read_text(encoding="utf-8"), name=Path(p).stem, file=str(p)))
+            except OSError as exc:
+                raise InvalidInput(f"cannot read price book: {exc}", where=str(p)) from None
+        return self._sync(books, previous)
+
+    def books(self, version: str | None = None) -> list[dict[str, Any]]:
+        """The price books of a version (the latest when None), in the order they apply."""
+        version = version or self.latest_version()
+        if version is None:
+            return []
+        rows = self.db.read().execute(
+            "SELECT position, name, content_hash, length(text) FROM catalog_books "
+            "WHERE version = ? AND name <> 'provider-rules' ORDER BY position", [version]).fetchall()
+        return [{"name": n, "position": i, "content_hash": h, "size": size, "version": version}
+                for i, (_, n, h, size) in enumerate(rows)]
+
+    def remove_books(self, names: list[str] | None = None) -> SyncResult:
+        """A new version without the named books (every book when ``names`` is None).
+
+        The other books are kept as stored. An unknown name is :class:`NotFound`;
+        as with any sync, rated usage keeps its catalog until a ``rerate``.
+        """
+        previous = self.latest_version()
+        books = self._stored_books(previous)
+        if names is not None:
+            missing = sorted(set(names) - {b.name for b in books})
+            if missing:
+                have = ", ".join(b.name for b in books) or "none"
+                raise NotFound(f"no price book {', '.join(map(repr, missing))} in the latest catalog version "
+                               f"(its books: {have})", where=missing[0])
+            books = [b for b in books if b.name not in set(names)]
         else:
             books = []
-            for p in book_paths:
-                try:
-                    books.append(parse_book(Path(p).read_text(encoding="utf-8"), name=Path(p).stem, file=str(p)))
-                except OSError as exc:
-                    raise InvalidInput(f"cannot read price book: {exc}", where=str(p)) from None
+        return self._sync(books, previous)
+
+    def _sync(self, books: list[Book], previous: str | None) -> SyncResult:
         from workmeter.catalog.build import build_catalog, genai_version
 
         catalog, digest, all_books = build_catalog(books)
         rows = len(catalog.all_rows())
         if store.version_exists(self.db, catalog.version):
+            if catalog.version != previous:  # the same content as an older version: current again
+                store.select_version(self.db, catalog.version)
             return SyncResult(catalog.version, False, previous, rows)
         store.write_version(self.db, catalog, genai_version=genai_version(), content_hash=digest,
                             books=[(b.name, b.content_hash, b.text) for b in all_books])

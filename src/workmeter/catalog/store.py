@@ -1,7 +1,9 @@
 """Catalog tables: immutable versions of providers, models and price rows.
 
 A version is written once (one transaction) and never changed. Prices are
-``DECIMAL(38, 18)`` per million units, ``NULL`` = no price.
+``DECIMAL(38, 18)`` per million units, ``NULL`` = no price. The *current*
+version is the one written last, unless a later sync selected an older one
+again (``catalog_selections``: a sync whose content equals a stored version).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ DDL: tuple[str, ...] = (
     "version" VARCHAR, "position" INTEGER, "name" VARCHAR, "content_hash" VARCHAR, "text" VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS catalog_notes (
     "version" VARCHAR, "provider" VARCHAR, "model" VARCHAR, "note" VARCHAR)""",
+    # an existing version made current again by a sync (e.g. after removing a book)
+    """CREATE TABLE IF NOT EXISTS catalog_selections (
+    "seq" BIGINT, "version" VARCHAR, "selected_at" TIMESTAMPTZ)""",
 )
 register_ddl(*DDL)
 
@@ -132,6 +137,23 @@ def _row(r: tuple[Any, ...]) -> PriceRow:
     prices = tuple(None if p is None else Decimal(p).normalize() for p in r[10:])
     return PriceRow(r[0], r[1], r[2], r[3].astimezone(UTC), r[4].astimezone(UTC), prices,
                     r[5], r[6], r[7], r[8], r[9])
+
+
+def select_version(db: Database, version: str) -> None:
+    """Make a stored version current again (it stays immutable)."""
+    with db.write() as con:
+        row = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM catalog_selections").fetchone()
+        con.execute("INSERT INTO catalog_selections VALUES (?, ?, ?)", [row[0] if row else 1, version,
+                                                                       datetime.now(UTC)])
+
+
+def current_version(db: Database) -> str | None:
+    """The version written or selected last."""
+    row = db.read().execute(
+        'SELECT "version" FROM (SELECT "version", created_at AS moment, 0 AS seq FROM catalog_versions '
+        'UNION ALL SELECT "version", selected_at, seq FROM catalog_selections) '
+        'ORDER BY moment DESC, seq DESC, "version" DESC LIMIT 1').fetchone()
+    return None if row is None else str(row[0])
 
 
 def versions(db: Database) -> list[dict[str, Any]]:

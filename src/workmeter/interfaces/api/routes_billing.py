@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Security
+from pydantic import Field, field_validator
 from starlette.responses import Response
 
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
 from workmeter.interfaces.api.auth import ADMIN, READ, Principal, check_customer, subjects_for
 from workmeter.interfaces.api.bodies import (
+    Body,
     CustomerIn,
     GrantIn,
     MigrateIn,
@@ -32,6 +35,7 @@ from workmeter.interfaces.api.errors import UnsupportedMedia
 from workmeter.interfaces.api.params import (
     CUSTOMERS,
     FROM,
+    TIMEZONES,
     TO,
     TZ_SCHEMA,
     day,
@@ -139,6 +143,34 @@ async def customer_add(request: Request, principal: Principal = Security(ADMIN))
     customer = await asyncio.to_thread(request.app.state.wm.billing.add_customer, b.id, b.name,
                                        b.currency or "USD", b.timezone or "UTC", b.issuer or "WM")
     return JSON([customer.as_dict()])
+
+
+class CustomerEditIn(Body):
+    """The fields to change; absent or null fields keep their value."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    timezone: Annotated[str, Field(json_schema_extra=TZ_SCHEMA)] | None = None
+    issuer: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in TIMEZONES:
+            raise ValueError("unknown timezone (use an IANA name like Europe/Paris)")
+        return value
+
+
+@router.patch("/api/v1/customers/{customer}",
+              summary="Change a customer's name, currency, timezone or issuer; answers the customer",
+              responses=object_doc(404, 409, 413), openapi_extra=schema(CustomerEditIn))
+async def customer_edit(request: Request, customer: str = Path(..., min_length=1, max_length=200),
+                        principal: Principal = Security(ADMIN)) -> Response:
+    """The timezone cannot change once an invoice is finalized, the currency once anything is billed in it (409)."""
+    b = await parse(request, CustomerEditIn)
+    updated = await asyncio.to_thread(request.app.state.wm.billing.update_customer, customer, name=b.name,
+                                      currency=b.currency, timezone=b.timezone, issuer=b.issuer)
+    return JSON(updated.as_dict())
 
 
 # -- subscriptions ------------------------------------------------------------------------------

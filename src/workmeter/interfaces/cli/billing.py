@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         app.add_typer(sub, name=name)
     app.command("subscribe")(_guard(subscribe))
     app.command("statement")(_guard(statement))
+    from workmeter.interfaces.cli import billing_edit  # noqa: F401 (customers edit, subscriptions end)
 
 
 def _guard(fn: Callable[..., None]) -> Callable[..., None]:

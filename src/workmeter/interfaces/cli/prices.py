@@ -1,4 +1,4 @@
-"""Pricing commands: prices sync|show|check|quote|versions|runs, rerate, unpriced."""
+"""Pricing commands: prices sync|show|check|quote|versions|runs|books, rerate, unpriced."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def register(app: typer.Typer) -> None:
     prices.command("quote")(quote)
     prices.command("versions")(versions)
     prices.command("runs")(runs)
+    books = typer.Typer(help="The price books of the current catalog version: list, remove.", no_args_is_help=True)
+    books.command("list")(books_list)
+    books.command("remove")(books_remove)
+    prices.add_typer(books, name="books")
     app.add_typer(prices, name="prices")
     app.command("rerate")(rerate)
     app.command("unpriced")(unpriced)
@@ -41,10 +45,35 @@ def sync(ctx: typer.Context,
     if want_json(ctx, json_out):
         print_json(out)
         return
-    verb = "created" if result.created else "unchanged"
+    _print_sync(result)
+
+
+def _print_sync(result: Any) -> None:
+    verb = "created" if result.created else "current again" if result.changed else "unchanged"
     err_console.print(f"catalog {result.version} {verb} ({result.rows:,} price rows)")
-    if result.created and result.previous is not None:
+    if result.changed and result.previous is not None:
         err_console.print("rated usage keeps its catalog until you run `workmeter rerate`")
+
+
+def books_list(ctx: typer.Context, catalog_version: str = typer.Option(None, "--catalog-version"),
+               json_out: bool = typer.Option(False, "--json")) -> None:
+    """The price books of a catalog version (default: the current one), in the order they apply."""
+    report(ctx, state(ctx).app().catalog.books(catalog_version), json_flag=json_out, title="price books")
+
+
+def books_remove(ctx: typer.Context,
+                 names: list[str] = typer.Argument(None, help="Book names (see `prices books list`)."),
+                 all_books: bool = typer.Option(False, "--all", help="Remove every price book."),
+                 json_out: bool = typer.Option(False, "--json")) -> None:
+    """A new catalog version without these price books (the others are kept)."""
+    if bool(names) == all_books:
+        raise InvalidInput("name the books to remove, or pass --all (not both)", where="prices books remove")
+    app = state(ctx).app()
+    result = app.catalog.remove_books(None if all_books else names)
+    if want_json(ctx, json_out):
+        print_json(result.as_dict() | {"rating_run": app.rater.current_run().run_id})
+        return
+    _print_sync(result)
 
 
 def show(ctx: typer.Context, model: str = typer.Argument(..., help="Model as recorded (aliases work)."),
