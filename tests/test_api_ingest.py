@@ -108,6 +108,21 @@ def test_gzip_body_is_accepted(server: ThreadServer, admin: str) -> None:
     assert _usage(server, admin)[0]["events"] == 1
 
 
+def test_a_reformatted_resend_is_a_duplicate_and_bad_text_a_400(server: ThreadServer) -> None:
+    """Events are stored from their own JSON text; spacing and escapes do not make a re-send a conflict."""
+    key = server.wm.keys.create("ingest")[1]
+    events = [usage_event("fmt-1", subject="cus_\u00e9"), usage_event("fmt-2")]
+    pretty = orjson.dumps(events, option=orjson.OPT_INDENT_2)
+    escaped = pretty.replace("cus_\u00e9".encode(), b"cus_\\u00e9").replace(b"claude-", b"claude\\u002d")
+    with server.client(key) as c:
+        first = c.post("/api/v1/events?report=true", content=b" \n" + escaped,
+                       headers={"content-type": "application/json"}).json()
+        again = c.post("/api/v1/events?report=true", json=events).json()
+        bad_utf8 = c.post("/api/v1/events", content=b'[{"id": "\xff"}]', headers={"content-type": "application/json"})
+    assert (first["accepted"], again["duplicates"], again["conflicts"]) == (2, 2, 0)
+    assert bad_utf8.status_code == 400 and bad_utf8.json()["error"]["code"] == "invalid_input"
+
+
 def test_keys_scopes_and_headers(server: ThreadServer) -> None:
     ingest = server.wm.keys.create("ingest")[1]
     read = server.wm.keys.create("read")[1]
@@ -136,7 +151,12 @@ def test_bound_key_ingests_only_its_customer(server: ThreadServer, admin: str) -
         no_subject = usage_event("b-3")
         del no_subject["subject"]
         assert c.post("/api/v1/events", json=[no_subject]).status_code == 204
-    assert [(r["customer"], r["events"]) for r in _usage(server, admin)] == [("cus_a", 1)]
+        # a repeated "subject" member: the value checked (the last) is the one stored
+        twice = orjson.dumps(usage_event("b-4", subject="cus_b")).replace(b'"subject":"cus_b"',
+                                                                          b'"subject":"cus_b","subject":"cus_a"')
+        assert c.post("/api/v1/events", content=b"[" + twice + b"]",
+                      headers={"content-type": "application/json"}).status_code == 204
+    assert [(r["customer"], r["events"]) for r in _usage(server, admin)] == [("cus_a", 2)]
 
 
 def test_full_queue_answers_429_with_retry_after_and_nothing_is_lost(wm: Workmeter) -> None:
