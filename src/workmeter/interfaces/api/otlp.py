@@ -12,22 +12,32 @@ turned into the protobuf JSON mapping first). The mapping rules:
   ``gen_ai.usage.*`` attribute with ``usage_format = "otel"`` (the normalizer
   applies the inclusion rules), ``service_tier`` = the served tier
   (``openai.response.service_tier`` and friends; OpenAI's ``default`` is
-  ``standard``), ``task_id`` = trace id (hex).
-* **task spans** — ``invoke_agent`` spans and root spans — become
-  ``task.started`` (at span start) and ``task.completed`` / ``task.failed``
-  (at span end, by span status). A root span's task id is the trace id; a
-  nested agent span's is ``<trace id>/<span id>`` with the trace as parent.
-  ``workflow`` = ``gen_ai.agent.name`` else the span name.
+  ``standard``), ``task_id`` = the span's own ``workmeter.task_id``, else the
+  task of the nearest agent span above it (:mod:`~workmeter.interfaces.api.otlp_tree`),
+  else the trace id (hex).
+* **task spans** — ``invoke_agent`` / ``invoke_workflow`` spans and root spans —
+  become ``task.started`` (at span start) and ``task.completed`` /
+  ``task.failed`` (at span end, by span status). The task id is the span's
+  ``workmeter.task_id``, else the trace id for a root span, else
+  ``<trace id>/<span id>``; a nested task's parent is the nearest task span
+  above it (else the trace). ``workflow`` = ``gen_ai.agent.name`` else
+  ``gen_ai.workflow.name`` else the span name.
 * **customer** — the API key's bound customer, else the first of the
   configured attributes (default ``workmeter.customer``; e.g. ``enduser.id``,
-  ``tenant.id``) found on the span, then on the resource. A usage or agent
-  span without a customer is rejected with a reason (never billed to nobody);
-  a root span that carries no ``gen_ai.*`` attribute and no customer is
-  ordinary tracing and is skipped.
+  ``tenant.id``) found on the span, then on the nearest agent span above it
+  that has one, then on the span's resource. A usage or agent span without a
+  customer is rejected with a reason (never billed to nobody); a root span that
+  carries no ``gen_ai.*`` attribute and no customer is ordinary tracing and is
+  skipped.
 * **attributes** (string → string) — resource ``service.*`` and
-  ``deployment.environment*``, every ``workmeter.<name>`` attribute as
-  ``<name>`` (span over resource), ``enduser.id`` as ``user``, and
-  ``gen_ai.agent.name`` as ``workflow``.
+  ``deployment.environment*``; labels implied by the span and the agent spans
+  above it (``enduser.id`` as ``user``, ``gen_ai.agent.name`` as ``workflow``,
+  ``gen_ai.agent.id`` as ``agent_id``; nearest wins); every ``workmeter.<name>``
+  attribute as ``<name>``, explicit over implied: the span's own, then the agent
+  spans' (nearest first), then the resource's.
+
+Inheritance works within one export request, whatever the order of its spans;
+nothing is carried from one request to the next (see docs/server.md).
 """
 
 from __future__ import annotations
@@ -44,10 +54,19 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from workmeter.core.errors import InvalidInput
 from workmeter.interfaces.api.errors import UnsupportedMedia
+from workmeter.interfaces.api.otlp_tree import (
+    Context,
+    Node,
+    SpanTree,
+    explicit_labels,
+    implied_labels,
+    own_task_id,
+    text,
+)
 
 INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
@@ -141,15 +160,6 @@ def _count(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (list, dict)):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return text or None
-
-
 class SpanMapper:
     """Turns decoded export requests into CloudEvents, per the module rules."""
 
@@ -159,91 +169,87 @@ class SpanMapper:
 
     def map(self, request: ExportTraceServiceRequest) -> Mapped:
         out = Mapped()
+        nodes: list[Node] = []
         for rs in request.resource_spans:
             resource = attributes(rs.resource.attributes)
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     out.spans += 1
-                    self._map_span(span, resource, out)
+                    nodes.append(Node(span, attributes(span.attributes), resource))
+        tree = SpanTree(nodes, self.customer_attributes)
+        for node in tree.nodes.values():
+            self._map_span(node, tree, out)
         return out
 
-    def _map_span(self, span: Span, resource: dict[str, Any], out: Mapped) -> None:
-        attrs = attributes(span.attributes)
-        op = _text(attrs.get("gen_ai.operation.name"))
+    def _map_span(self, node: Node, tree: SpanTree, out: Mapped) -> None:
+        span, attrs, op = node.span, node.attrs, node.op
         has_usage = any(k.startswith("gen_ai.usage.") for k in attrs)
         inference = op in INFERENCE_OPERATIONS or (op is None and has_usage)
-        is_task = op == "invoke_agent" or not span.parent_span_id
-        if not inference and not is_task:
+        if not inference and not node.is_task:
             return
         span_id = span.span_id.hex()
-        customer = self._customer(attrs, resource)
+        inherited = tree.inherited(node)
+        customer = self._customer(node, inherited)
         if customer is None:
-            if inference or op == "invoke_agent" or any(k.startswith("gen_ai.") for k in attrs):
+            if inference or any(k.startswith("gen_ai.") for k in attrs):
                 names = ", ".join(self.customer_attributes)
-                out.rejected[span_id] = f"span {span_id}: no customer (set one of: {names}, or use a " \
-                                        "customer-bound API key)"
+                out.rejected[span_id] = f"span {span_id}: no customer (set one of: {names}, on the span, " \
+                                        "an agent span above it or the resource, or use a customer-bound API key)"
             return
-        base = {"specversion": "1.0", "source": _text(resource.get("service.name")) or "otlp",
+        base = {"specversion": "1.0", "source": text(node.resource.get("service.name")) or "otlp",
                 "subject": customer}
-        labels = self._labels(attrs, resource)
-        events = list(self._task_events(span, attrs, base, labels)) if is_task else []
+        labels = _labels(node, inherited)
+        events = list(_task_events(node, inherited, base, labels)) if node.is_task else []
         if inference:
-            events.insert(0, self._usage_event(span, attrs, base, labels))
+            events.insert(0, _usage_event(node, inherited, base, labels))
         out.events.extend(events)
         out.span_of_event.extend([span_id] * len(events))
 
-    def _customer(self, attrs: dict[str, Any], resource: dict[str, Any]) -> str | None:
+    def _customer(self, node: Node, inherited: Context) -> str | None:
         if self.bound_customer is not None:
             return self.bound_customer
-        for source in (attrs, resource):
-            for name in self.customer_attributes:
-                value = _text(source.get(name))
-                if value:
-                    return value
-        return None
+        return self._first_customer(node.attrs) or inherited.customer or self._first_customer(node.resource)
 
-    @staticmethod
-    def _labels(attrs: dict[str, Any], resource: dict[str, Any]) -> dict[str, str]:
-        labels = {k: t for k in RESOURCE_ATTRIBUTES if (t := _text(resource.get(k)))}
-        for source in (resource, attrs):
-            for key, value in source.items():
-                text = _text(value)
-                if key.startswith("workmeter.") and key != "workmeter.customer" and text:
-                    labels[key.removeprefix("workmeter.")] = text
-        for key, label in (("enduser.id", "user"), ("gen_ai.agent.name", "workflow")):
-            text = _text(attrs.get(key))
-            if text and label not in labels:
-                labels[label] = text
-        return labels
+    def _first_customer(self, source: dict[str, Any]) -> str | None:
+        return next((t for name in self.customer_attributes if (t := text(source.get(name)))), None)
 
-    @staticmethod
-    def _usage_event(span: Span, attrs: dict[str, Any], base: dict[str, Any],
-                     labels: dict[str, str]) -> dict[str, Any]:
-        provider = _text(attrs.get("gen_ai.provider.name")) or _text(attrs.get("gen_ai.system"))
-        data: dict[str, Any] = {
-            "provider": PROVIDER_ALIASES.get(provider or "", provider),
-            "model": _text(attrs.get("gen_ai.response.model")) or _text(attrs.get("gen_ai.request.model")),
-            "usage": {k: _count(v) for k, v in attrs.items() if k.startswith("gen_ai.usage.")},
-            "usage_format": "otel",
-            "task_id": span.trace_id.hex(),
-            "attributes": labels,
-        }
-        tier = next((t for k in SERVICE_TIER_ATTRIBUTES if (t := _text(attrs.get(k)))), None)
-        if tier:
-            data["service_tier"] = TIER_ALIASES.get(tier, tier)
-        return {**base, "id": span.span_id.hex(), "type": "llm.usage", "time": _iso(span.end_time_unix_nano),
-                "data": data}
 
-    @staticmethod
-    def _task_events(span: Span, attrs: dict[str, Any], base: dict[str, Any],
-                     labels: dict[str, str]) -> Iterator[dict[str, Any]]:
-        trace, span_id = span.trace_id.hex(), span.span_id.hex()
-        data: dict[str, Any] = {"task_id": trace, "workflow": _text(attrs.get("gen_ai.agent.name")) or span.name,
-                                "attributes": labels}
-        if span.parent_span_id:
-            data.update(task_id=f"{trace}/{span_id}", parent_task_id=trace)
-        failed = span.status.code == Status.STATUS_CODE_ERROR
-        yield {**base, "id": f"{span_id}.started", "type": "task.started",
-               "time": _iso(span.start_time_unix_nano), "data": data}
-        yield {**base, "id": f"{span_id}.ended", "type": "task.failed" if failed else "task.completed",
-               "time": _iso(span.end_time_unix_nano), "data": data}
+def _labels(node: Node, inherited: Context) -> dict[str, str]:
+    """Resource service labels < implied (path, nearest wins) < explicit (resource < path < span)."""
+    resource = {k: t for k in RESOURCE_ATTRIBUTES if (t := text(node.resource.get(k)))}
+    return {**resource, **inherited.implied, **implied_labels(node.attrs), **explicit_labels(node.resource),
+            **inherited.explicit, **explicit_labels(node.attrs)}
+
+
+def _usage_event(node: Node, inherited: Context, base: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    span, attrs = node.span, node.attrs
+    provider = text(attrs.get("gen_ai.provider.name")) or text(attrs.get("gen_ai.system"))
+    task_id = text(attrs.get("workmeter.task_id")) or inherited.task_id or span.trace_id.hex()
+    data: dict[str, Any] = {
+        "provider": PROVIDER_ALIASES.get(provider or "", provider),
+        "model": text(attrs.get("gen_ai.response.model")) or text(attrs.get("gen_ai.request.model")),
+        "usage": {k: _count(v) for k, v in attrs.items() if k.startswith("gen_ai.usage.")},
+        "usage_format": "otel",
+        "task_id": task_id,
+        "attributes": labels,
+    }
+    tier = next((t for k in SERVICE_TIER_ATTRIBUTES if (t := text(attrs.get(k)))), None)
+    if tier:
+        data["service_tier"] = TIER_ALIASES.get(tier, tier)
+    return {**base, "id": span.span_id.hex(), "type": "llm.usage", "time": _iso(span.end_time_unix_nano),
+            "data": data}
+
+
+def _task_events(node: Node, inherited: Context, base: dict[str, Any],
+                 labels: dict[str, str]) -> Iterator[dict[str, Any]]:
+    span, attrs = node.span, node.attrs
+    span_id = span.span_id.hex()
+    workflow = text(attrs.get("gen_ai.agent.name")) or text(attrs.get("gen_ai.workflow.name")) or span.name
+    data: dict[str, Any] = {"task_id": own_task_id(node), "workflow": workflow, "attributes": labels}
+    if span.parent_span_id:
+        data["parent_task_id"] = inherited.task_id or span.trace_id.hex()
+    failed = span.status.code == Status.STATUS_CODE_ERROR
+    yield {**base, "id": f"{span_id}.started", "type": "task.started",
+           "time": _iso(span.start_time_unix_nano), "data": data}
+    yield {**base, "id": f"{span_id}.ended", "type": "task.failed" if failed else "task.completed",
+           "time": _iso(span.end_time_unix_nano), "data": data}

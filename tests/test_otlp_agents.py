@@ -1,0 +1,130 @@
+"""Agent spans give the model calls beneath them their customer, labels and task (OTLP receiver)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanProcessor
+
+from api_support import ThreadServer
+from test_otlp import CHAT_ATTRS, _json_export, _span
+from workmeter.app import Workmeter
+
+TRACE = "ab" * 16
+
+
+@pytest.fixture
+def server(wm: Workmeter) -> Iterator[ThreadServer]:
+    with ThreadServer(wm) as srv:
+        yield srv
+
+
+def _tracer(server: ThreadServer, batch: bool) -> tuple[TracerProvider, Any]:
+    exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", timeout=10,
+                                headers={"Authorization": f"Bearer {server.wm.keys.create('ingest')[1]}"})
+    processor: SpanProcessor = (BatchSpanProcessor(exporter, schedule_delay_millis=60_000) if batch
+                                else SimpleSpanProcessor(exporter))
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+    provider.add_span_processor(processor)
+    return provider, provider.get_tracer("test")
+
+
+def _usage_rows(wm: Workmeter) -> dict[str, dict[str, Any]]:
+    cur = wm.db.read().execute("SELECT id, subject, task_id, team, project, workflow, \"user\", data FROM events "
+                               "WHERE type = 'llm.usage'")
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return {r["id"]: {**r, "attributes": orjson.loads(r.pop("data"))["attributes"]} for r in rows}
+
+
+def _hex(span: Any, trace: bool = False) -> str:
+    ctx = span.get_span_context()
+    return format(ctx.trace_id, "032x") if trace else format(ctx.span_id, "016x")
+
+
+ROOT_AGENT = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "triage", "gen_ai.agent.id": "asst_1",
+              "workmeter.customer": "cus_a", "workmeter.team": "support", "workmeter.project": "helpdesk",
+              "enduser.id": "u_1"}
+NESTED_AGENT = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "lookup", "workmeter.team": "research"}
+CALL = {k: v for k, v in CHAT_ATTRS.items() if k != "openai.response.service_tier"}
+
+
+def test_calls_inherit_from_their_agents_and_attach_to_the_nearest_task(server: ThreadServer) -> None:
+    provider, tracer = _tracer(server, batch=True)   # one export request for the whole run
+    with tracer.start_as_current_span("invoke_agent triage", attributes=ROOT_AGENT) as root:
+        with tracer.start_as_current_span("chat gpt-4o", attributes=CALL) as outer_call:
+            pass
+        with tracer.start_as_current_span("invoke_agent lookup", attributes=NESTED_AGENT) as sub, \
+                tracer.start_as_current_span("execute_tool search", attributes={
+                    "gen_ai.operation.name": "execute_tool"}), \
+                tracer.start_as_current_span("chat gpt-4o", attributes=CALL) as inner_call:
+            pass
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+    trace, sub_task = _hex(root, trace=True), f"{_hex(root, trace=True)}/{_hex(sub)}"
+    rows = _usage_rows(server.wm)
+    outer, inner = rows[_hex(outer_call)], rows[_hex(inner_call)]
+    assert (outer["subject"], outer["task_id"], outer["team"], outer["project"], outer["workflow"], outer["user"]) \
+        == ("cus_a", trace, "support", "helpdesk", "triage", "u_1")
+    assert outer["attributes"]["agent_id"] == "asst_1"
+    # Under the nested agent: its task, its name and team; the rest still from the outer agent.
+    assert (inner["subject"], inner["task_id"], inner["team"], inner["project"], inner["workflow"], inner["user"]) \
+        == ("cus_a", sub_task, "research", "helpdesk", "lookup", "u_1")
+
+    admin = server.wm.keys.create("admin")[1]
+    with server.client(admin) as c:
+        tasks = {t["task_id"]: t for t in c.get("/api/v1/tasks", params={"customer": "cus_a"}).json()}
+    assert (tasks[trace]["calls"], tasks[trace]["calls_total"]) == (1, 2)
+    assert (tasks[sub_task]["parent_task_id"], tasks[sub_task]["calls"], tasks[sub_task]["workflow"]) == \
+        (trace, 1, "lookup")
+    with server.client(admin) as c:
+        by_team = c.get("/api/v1/usage", params={"by": "customer,team,project"}).json()
+    assert sorted((r["customer"], r["team"], r["project"], r["events"]) for r in by_team) == \
+        [("cus_a", "research", "helpdesk", 1), ("cus_a", "support", "helpdesk", 1)]
+
+
+def test_order_of_spans_in_a_request_does_not_matter(server: ThreadServer) -> None:
+    key = server.wm.keys.create("ingest")[1]
+    root = {**ROOT_AGENT, "workmeter.task_id": "ticket-42"}
+    spans = [
+        _span("c2" * 8, CALL, parent="77" * 8),                     # a call under a plain span, under the nested agent
+        _span("c1" * 8, {**CALL, "workmeter.team": "billing"}, parent="a0" * 8),   # its own team wins
+        _span("77" * 8, {"http.method": "GET"}, parent="a1" * 8),
+        _span("a1" * 8, NESTED_AGENT, parent="a0" * 8),
+        {**_span("a0" * 8, root), "parentSpanId": ""},              # the root agent, last
+    ]
+    with server.client(key) as c:
+        for order in (spans, spans[::-1]):
+            r = c.post("/v1/traces", content=orjson.dumps(_json_export(order, {"service.name": "bot"})),
+                       headers={"content-type": "application/json"})
+            assert r.status_code == 200 and "partialSuccess" not in r.json()
+    rows = _usage_rows(server.wm)
+    assert (rows["c1" * 8]["task_id"], rows["c1" * 8]["team"], rows["c1" * 8]["subject"]) == \
+        ("ticket-42", "billing", "cus_a")
+    assert (rows["c2" * 8]["task_id"], rows["c2" * 8]["team"], rows["c2" * 8]["workflow"]) == \
+        (f"{TRACE}/{'a1' * 8}", "research", "lookup")
+    assert "task_id" not in rows["c1" * 8]["attributes"]
+    events = server.wm.db.read().execute(
+        "SELECT id, task_id, data->>'$.parent_task_id' FROM events WHERE type = 'task.started' ORDER BY id").fetchall()
+    assert events == [(f"{'a0' * 8}.started", "ticket-42", None),
+                      (f"{'a1' * 8}.started", f"{TRACE}/{'a1' * 8}", "ticket-42")]
+    assert server.wm.ledger.counts()["events"] == 6   # the second export: duplicates only
+
+
+def test_across_requests_a_call_keeps_only_what_its_own_request_holds(server: ThreadServer) -> None:
+    """A call exported before its agent (one request per span) gets the trace as its task and its
+    own span's and resource's attributes: the documented limit of a receiver without state."""
+    provider, tracer = _tracer(server, batch=False)
+    with tracer.start_as_current_span("invoke_agent triage", attributes=ROOT_AGENT) as root, \
+            tracer.start_as_current_span("invoke_agent lookup", attributes=NESTED_AGENT), \
+            tracer.start_as_current_span("chat gpt-4o", attributes={**CALL, "workmeter.customer": "cus_a"}) as call:
+        pass
+    provider.shutdown()
+    row = _usage_rows(server.wm)[_hex(call)]
+    assert (row["subject"], row["task_id"], row["team"]) == ("cus_a", _hex(root, trace=True), None)
