@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanProcessor
@@ -15,6 +16,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from api_support import ThreadServer
 from test_otlp import CHAT_ATTRS, _json_export, _span
 from workmeter.app import Workmeter
+from workmeter.interfaces.api.otlp import SpanMapper
 
 TRACE = "ab" * 16
 
@@ -128,3 +130,33 @@ def test_across_requests_a_call_keeps_only_what_its_own_request_holds(server: Th
     provider.shutdown()
     row = _usage_rows(server.wm)[_hex(call)]
     assert (row["subject"], row["task_id"], row["team"]) == ("cus_a", _hex(root, trace=True), None)
+
+
+def _request(spans: list[tuple[str, str, dict[str, Any]]]) -> ExportTraceServiceRequest:
+    """(span id, parent id, attributes) → one export request of one trace."""
+    request = ExportTraceServiceRequest()
+    out = request.resource_spans.add().scope_spans.add().spans
+    for span_id, parent, attrs in spans:
+        span = out.add(trace_id=bytes.fromhex(TRACE), span_id=bytes.fromhex(span_id), name="s",
+                       parent_span_id=bytes.fromhex(parent), end_time_unix_nano=1_790_000_000_000_000_000)
+        for k, v in attrs.items():
+            kv = span.attributes.add(key=k)
+            if isinstance(v, int):
+                kv.value.int_value = v
+            else:
+                kv.value.string_value = v
+    return request
+
+
+def test_deep_trees_and_parent_cycles_resolve_without_recursion() -> None:
+    deep = [(f"{n + 1:016x}", f"{n:016x}" if n else "", ROOT_AGENT if n == 0 else {}) for n in range(5000)]
+    deep.append(("ff" * 8, f"{5000:016x}", CALL))
+    mapped = SpanMapper(("workmeter.customer",)).map(_request(deep[::-1]))
+    (usage,) = [e for e in mapped.events if e["type"] == "llm.usage"]
+    assert (usage["subject"], usage["data"]["task_id"], usage["data"]["attributes"]["team"]) == \
+        ("cus_a", TRACE, "support")
+    cycle = [("01" * 8, "02" * 8, {**NESTED_AGENT, "workmeter.customer": "cus_c"}), ("02" * 8, "01" * 8, {}),
+             ("03" * 8, "01" * 8, CALL)]   # 01 and 02 name each other as parent
+    mapped = SpanMapper(("workmeter.customer",)).map(_request(cycle))
+    (usage,) = [e for e in mapped.events if e["type"] == "llm.usage"]
+    assert (usage["subject"], usage["data"]["task_id"]) == ("cus_c", f"{TRACE}/{'01' * 8}")

@@ -177,7 +177,7 @@ class SpanMapper:
                     out.spans += 1
                     nodes.append(Node(span, attributes(span.attributes), resource))
         tree = SpanTree(nodes, self.customer_attributes)
-        for node in tree.nodes.values():
+        for node in tree.spans:
             self._map_span(node, tree, out)
         return out
 

@@ -100,8 +100,10 @@ class SpanTree:
     """The spans of one export request, indexed by (trace id, span id), with memoized contexts."""
 
     def __init__(self, nodes: Iterable[Node], customer_attributes: tuple[str, ...]) -> None:
+        #: every span, in request order (a span sent twice is mapped twice: the ledger dedups it)
+        self.spans = list(nodes)
         self.nodes: dict[tuple[bytes, bytes], Node] = {}
-        for node in nodes:
+        for node in self.spans:
             self.nodes.setdefault((node.span.trace_id, node.span.span_id), node)
         self.customer_attributes = customer_attributes
         self._below: dict[tuple[bytes, bytes], Context] = {}
