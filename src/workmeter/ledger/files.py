@@ -60,8 +60,9 @@ def infer_format(path: str, given: str | None) -> str:
 
 def text_chunks(path: str, fmt: str) -> Iterator[list[str]]:
     """Raw JSON texts, one per event, in chunks (NDJSON lines or JSON array items)."""
-    for table in text_tables(path, fmt):
-        yield table.column("raw").to_pylist()
+    texts = _texts(path, fmt)[1]
+    for start in range(0, len(texts), CHUNK):
+        yield texts[start:start + CHUNK]
 
 
 def text_tables(path: str, fmt: str) -> Iterator[pa.Table]:
