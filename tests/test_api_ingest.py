@@ -215,6 +215,36 @@ def test_concurrent_requests_share_one_commit(wm: Workmeter) -> None:
         assert _usage(server, key)[0]["events"] == 18
 
 
+def test_each_request_of_a_shared_commit_gets_its_own_results(wm: Workmeter) -> None:
+    with ThreadServer(wm) as server:
+        key = wm.keys.create("admin")[1]
+        answers: dict[int, httpx.Response] = {}
+
+        def post(i: int) -> None:
+            events = [usage_event(f"x{i}-{j}") for j in range(3)] + [usage_event(f"x{i}-0")]
+            with server.client(key) as c:
+                answers[i] = c.post("/api/v1/events", params={"report": "true"} if i % 2 else {}, json=events)
+
+        hold = wm.db.write()
+        hold.__enter__()
+        try:
+            threads = [threading.Thread(target=post, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            _wait(lambda: server.app.state.writer.queued_events == 16)
+        finally:
+            hold.__exit__(None, None, None)
+        for t in threads:
+            t.join(30)
+    assert [answers[i].status_code for i in range(4)] == [204, 200, 204, 200]
+    for i in (1, 3):
+        body = answers[i].json()
+        assert (body["accepted"], body["duplicates"]) == (3, 1)
+        assert [(r["position"], r["id"], r["status"]) for r in body["results"]] == \
+            [(0, f"x{i}-0", "accepted"), (1, f"x{i}-1", "accepted"), (2, f"x{i}-2", "accepted"),
+             (3, f"x{i}-0", "duplicate")]
+
+
 def test_graceful_shutdown_commits_what_was_acknowledged(wm: Workmeter) -> None:
     key = wm.keys.create("ingest")[1]
     server = ThreadServer(wm)

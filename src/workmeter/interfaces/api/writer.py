@@ -198,25 +198,32 @@ class GroupCommitWriter:
 
     @staticmethod
     def _split(batch: list[_Job], results: Sequence[Any] | None, totals: dict[str, int]) -> list[Outcome]:
-        """Hand each request its own results, positions made relative to its own body."""
+        """Hand each request that asked for results its own, positions made relative to its own body.
+
+        A request that did not ask gets no per-event work (its group may hold requests that did).
+        """
         if results is None:
             if len(batch) == 1:
                 return [Outcome(totals)]
             return [Outcome({}) for _ in batch]
-        starts, offset = [], 0
+        ordered = sorted(results, key=_position)
+        outcomes, offset = [], 0
         for job in batch:
-            starts.append(offset)
-            offset += len(job.events)
-        per_job: list[list[dict[str, Any]]] = [[] for _ in batch]
-        for r in results:
-            i = bisect.bisect_right(starts, r.position) - 1
-            per_job[i].append({"position": r.position - starts[i], "source": r.source, "id": r.id,
-                               "status": r.status, "reason": r.reason})
-        outcomes = []
-        for rows in per_job:
-            rows.sort(key=lambda r: r["position"])
-            counts = dict.fromkeys(STATUSES, 0)
-            for r in rows:
-                counts[r["status"]] += 1
-            outcomes.append(Outcome(counts, rows))
+            end = offset + len(job.events)
+            if job.with_results:
+                lo = bisect.bisect_left(ordered, offset, key=_position)
+                hi = bisect.bisect_left(ordered, end, lo=lo, key=_position)
+                rows = [{"position": r.position - offset, "source": r.source, "id": r.id,
+                         "status": r.status, "reason": r.reason} for r in ordered[lo:hi]]
+                counts = dict.fromkeys(STATUSES, 0)
+                for row in rows:
+                    counts[row["status"]] += 1
+                outcomes.append(Outcome(counts, rows))
+            else:
+                outcomes.append(Outcome({}))
+            offset = end
         return outcomes
+
+
+def _position(result: Any) -> int:
+    return int(result.position)
