@@ -17,6 +17,11 @@ import duckdb
 from workmeter.core.errors import StorageError
 from workmeter.store.schema import DDL, LIVE_EVENTS_VIEW, MIGRATIONS, SCHEMA_VERSION
 
+#: WAL size that triggers a checkpoint. DuckDB's default (16 MB) checkpoints every few ingest
+#: batches, and each checkpoint compresses the table's open row group again: measured on 1.2M
+#: events in 20k batches, 256 MB cuts the ledger's total CPU by a quarter (35.3 s → 26.0 s).
+#: The price: up to this much WAL to replay after a crash, and that much unflushed data in memory.
+CHECKPOINT_THRESHOLD = "256MB"
 #: Extra DDL registered by other packages (billing, catalog, …): run at open, in order.
 EXTRA_DDL: list[str] = []
 
@@ -31,7 +36,7 @@ def register_ddl(*statements: str) -> None:
 class Database:
     def __init__(self, path: str | Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.path = str(path)
-        config: dict[str, str | bool | int | float | list[str]] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {"checkpoint_threshold": CHECKPOINT_THRESHOLD}
         if threads:
             config["threads"] = str(threads)
         if memory_limit:
