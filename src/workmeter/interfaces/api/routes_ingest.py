@@ -133,7 +133,12 @@ def bind_subject(texts: list[str], principal: Principal) -> list[Any]:
     customer = principal.customer
     if customer is None:
         return texts
-    events: list[dict[str, Any]] = [orjson.loads(text) for text in texts]
+    events: list[dict[str, Any]] = []
+    for i, text in enumerate(texts):
+        try:
+            events.append(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:  # e.g. a number out of range for a double
+            raise InvalidInput(f"event is not valid JSON: {exc}", where=f"body[{i}]") from None
     for i, event in enumerate(events):
         if event.get("subject") in (None, ""):
             event["subject"] = customer
