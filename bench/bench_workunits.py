@@ -69,7 +69,7 @@ SELECT {base} + i, hash('u', i), 'bench', 'u' || i, 'llm.usage',
        (hash(i * 23) % 1500)::BIGINT, 0, 0,
        '{workflows}'.split(',')[1 + (ti % {nworkflows})],
        CASE WHEN i % 10 = 0 THEN json_object('prompt_hash', 'p' || (hash(i) % 3)) END
-FROM (SELECT i, (hash(i * 7) % {m})::BIGINT AS ti FROM range({n}) r(i)) x
+FROM (SELECT i, ({task_of_call})::BIGINT AS ti FROM range({n}) r(i)) x
 JOIN _models k ON k.idx = x.i % {nmodels}
 """
 
@@ -89,12 +89,19 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, result
 
 
-def generate(wm: Workmeter, n: int, m: int, customers: int) -> None:
+#: Which task a call belongs to. ``time``: calls arrive in the order a ledger receives them —
+#: task after task, each call landing in one of the 16 tasks running at that moment;
+#: ``shuffled``: every call in a random task (the ledger's rows in no time order at all).
+LAYOUTS = {"time": "((i * {m}) // {n} + hash(i * 7) % 16) % {m}", "shuffled": "hash(i * 7) % {m}"}
+
+
+def generate(wm: Workmeter, n: int, m: int, customers: int, layout: str = "time") -> None:
     con = wm.db.conn
     con.execute("CREATE TEMP TABLE _models (idx INTEGER, provider VARCHAR, model VARCHAR)")
     con.executemany("INSERT INTO _models VALUES (?, ?, ?)", [[i, *k] for i, k in enumerate(MODELS)])
     fmt = {"customers": customers, "workflows": ",".join(WORKFLOWS), "nworkflows": len(WORKFLOWS), "m": m,
            "n": n, "nmodels": len(MODELS)}
+    fmt["task_of_call"] = LAYOUTS[layout].format(**fmt)
     con.execute(TASKS.format(base=0, **fmt))
     con.execute(USAGE.format(base=3 * m, **fmt))
     con.execute("CHECKPOINT")

@@ -51,7 +51,7 @@ act AS (
          lead(time) OVER (PARTITION BY customer, task_id ORDER BY time) AS next_t
   FROM (SELECT customer, task_id, time FROM _wm_tev SEMI JOIN ptasks USING (customer, task_id)
         UNION ALL
-        SELECT u.subject, u.task_id, u.time FROM live_events u
+        SELECT u.subject, u.task_id, u.time FROM {{ledger}} u
         SEMI JOIN ptasks p ON p.customer = u.subject AND p.task_id = u.task_id
         WHERE u.type = 'llm.usage' AND u.time <= $as_of)
 ),
@@ -123,14 +123,16 @@ FROM last l LEFT JOIN billed b USING (customer, task_id)
 """
 
 
-def build_outcomes(con: duckdb.DuckDBPyConnection, settings: WorkSettings, as_of: object) -> None:
-    """From ``_wm_tev``: ``_wm_cand`` (candidates), ``_wm_otl`` (timeline) and ``_wm_tout`` (per task)."""
+def build_outcomes(con: duckdb.DuckDBPyConnection, settings: WorkSettings, as_of: object,
+                   ledger: str = "live_events") -> None:
+    """From ``_wm_tev`` (and usage times in ``ledger``): ``_wm_cand`` (candidates), ``_wm_otl`` (timeline)
+    and ``_wm_tout`` (per task)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _wm_rules (outcome VARCHAR, mode VARCHAR, after_s BIGINT)")
     rows = [(k, r.mode, r.assume_after_seconds) for k, r in settings.outcome_rules.items()]
     if rows:
         con.executemany("INSERT INTO _wm_rules VALUES (?, ?, ?)", rows)
     default = settings.default_outcome_rule
-    con.execute(_CANDIDATES, {"def_mode": default.mode, "def_after": default.assume_after_seconds,
+    con.execute(_CANDIDATES.replace("{ledger}", ledger), {"def_mode": default.mode, "def_after": default.assume_after_seconds,
                               "as_of": as_of})
     con.execute(_TIMELINE, {"as_of": as_of})
     con.execute(_TASK_OUTCOME, {"currency": settings.currency})

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from workmeter.core.errors import NotFound
+from workmeter.rating.aggregate import snapshot
 from workmeter.store.duckdb import Database
 from workmeter.workunits import outcomes as oc
 from workmeter.workunits.prices import attach_cache_prices
@@ -35,6 +36,7 @@ from workmeter.workunits.sources import (
 )
 from workmeter.workunits.tasks import build_tasks
 from workmeter.workunits.trends import check_period, trend_rows
+from workmeter.workunits.usage import ledger_relation
 from workmeter.workunits.waste import find_waste
 
 #: Columns of :meth:`WorkService.tasks` rows, in order.
@@ -70,20 +72,26 @@ class WorkService:
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def session(self, *, customer: str | None = None, as_of: object = None, usage: bool = True,
-                settings: WorkSettings | None = None) -> Iterator[Run]:
-        """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``."""
+                settings: WorkSettings | None = None, by_model: bool = True) -> Iterator[Run]:
+        """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``.
+
+        Every table is derived in one snapshot of the ledger. Without ``by_model`` usage is
+        summed per task only (cheaper) and the tasks' ``models`` and ``model`` are NULL."""
         st = settings or self.settings
         if usage and self.prepare is not None:
             self.prepare()
         con = self.db.read()
         try:
             at = instant(as_of, "as_of") if as_of is not None else default_as_of(con)
-            params = {"as_of": at, "customer": customer, "currency": st.currency}
-            load_task_events(con, params)
-            oc.build_outcomes(con, st, at)
-            if usage:
-                load_usage(con, params, self.usage_source)
-                build_tasks(con, params=params, abandon_after_seconds=st.abandon_after_seconds)
+            with snapshot(con):
+                params = {"as_of": at, "customer": customer, "currency": st.currency}
+                ledger = ledger_relation(con)
+                load_task_events(con, params, ledger)
+                oc.build_outcomes(con, st, at, ledger)
+                if usage:
+                    load_usage(con, params, self.usage_source, ledger=ledger, by_model=by_model)
+                    build_tasks(con, params=params, abandon_after_seconds=st.abandon_after_seconds, ledger=ledger,
+                                by_model=by_model)
             yield Run(con, params)
         finally:
             con.close()
@@ -114,7 +122,7 @@ class WorkService:
         """Rollup rows (see :mod:`workmeter.workunits.rollups`)."""
         keys = parse_by(by)
         filters = {"workflow": workflow} if workflow else None
-        with self.session(customer=customer, as_of=as_of) as run:
+        with self.session(customer=customer, as_of=as_of, by_model="model" in keys) as run:
             return rollup(run.con, keys, scope=scope, start=instant(start, "start"), end=instant(end, "end"),
                           filters=filters, outcome_price=outcome_price)
 
@@ -133,7 +141,7 @@ class WorkService:
 
     def totals(self, *, customer: str | None = None, as_of: object = None) -> dict[str, Any]:
         """Conservation check: total rated cost = Σ top-level task cost + unattributed cost."""
-        with self.session(customer=customer, as_of=as_of) as run:
+        with self.session(customer=customer, as_of=as_of, by_model=False) as run:
             total, unattributed, unpriced = run.con.execute(
                 "SELECT coalesce(sum(cost), 0), coalesce(sum(cost) FILTER (WHERE task_id IS NULL), 0), "
                 "coalesce(sum(unpriced_calls), 0) FROM _wm_um").fetchone() or (0, 0, 0)

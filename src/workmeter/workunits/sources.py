@@ -3,12 +3,16 @@
 * ``_wm_tev`` — task events from ``live_events`` (corrections applied): one row
   per ``task.*`` event with its ``data`` fields unpacked (``workflow``,
   ``parent_task_id``, ``outcome``, ``value`` as an exact DECIMAL, ``confirmed``).
-* ``_wm_um`` — rated usage from ``rated_events`` aggregated once per
-  (customer, task, model): calls, tokens per bucket, exact cost, unpriced calls.
-  Rows with a NULL task are the unattributed usage. This is the only pass over
-  the (large) usage table that every report needs; over ``rated_events`` it
-  sums the events per task and price row first and prices the sums
-  (:func:`workmeter.rating.aggregate.rated_sums`: the same exact numbers).
+* ``_wm_um`` — rated usage aggregated once per (customer, task, model), or per
+  (customer, task) when the report needs no per-model figures: calls, tokens
+  per bucket, exact cost, unpriced calls. Rows with a NULL task are the
+  unattributed usage. This is the only pass over the (large) usage table that
+  every report needs; over ``rated_events`` it prices each event as one integer
+  dot product and sums (:mod:`workmeter.workunits.usage`: the same exact numbers).
+
+Each statement reads the ``ledger`` relation it is given: ``live_events``, or
+``events`` when the caller has checked, in the same snapshot, that no
+correction is recorded (then the two are the same rows).
 
 A task is identified by ``(customer, task_id)``: the customer is the event's
 ``subject``, so two customers may use the same task ids. Every source is cut at
@@ -50,7 +54,7 @@ SELECT customer, task_id, type, time, seq,
        coalesce(TRY_CAST(f[6] AS BOOLEAN), false) OR coalesce(TRY_CAST(f[7] AS BOOLEAN), false) AS confirmed
 FROM (SELECT subject AS customer, task_id, type, time, seq, team, project, "user",
              json_extract_string(data, [{", ".join(f"'$.{f}'" for f in _TASK_FIELDS)}]) AS f
-      FROM live_events
+      FROM {{ledger}}
       WHERE type IN ({", ".join(f"'{t}'" for t in TASK_TYPES)}) AND task_id IS NOT NULL AND {_FILTER})
 """
 
@@ -71,34 +75,13 @@ GROUP BY ALL
 """
 
 
-def _um_from_rated(rated: str) -> str:
-    """``_wm_um`` from the rated sums per (customer, task, price row) (a relation from the pricing package)."""
-    sums = ", ".join(f'coalesce(sum("{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
-    return f"""
-CREATE OR REPLACE TEMP TABLE _wm_um AS
-SELECT customer, task_id, model, sum(events) AS calls, {sums},
-       sum(cost) AS cost, coalesce(sum(events) FILTER (WHERE unpriced_reason IS NOT NULL), 0) AS unpriced_calls,
-       min(first_at) AS first_at, max(last_at) AS last_at
-FROM {rated}
-GROUP BY ALL
-"""
-
-
-def _load_rated_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-    from workmeter.rating.aggregate import rated_sums
-
-    with rated_sums(con, {"customer": "e.subject", "task_id": "e.task_id"}, _FILTER, params,
-                    extras={"first_at": "min(e.time)", "last_at": "max(e.time)"}) as rated:
-        con.execute(_um_from_rated(rated))
-
-
 #: Attributes of tasks that their task events do not name (workflow, team, project, user),
 #: taken from their usage calls (the smallest value when calls disagree).
 USAGE_ATTRIBUTES = f"""
 CREATE OR REPLACE TEMP TABLE _wm_uattr AS
 SELECT subject AS customer, task_id, min(workflow) AS workflow, min(team) AS team, min(project) AS project,
        min("user") AS "user"
-FROM live_events e SEMI JOIN _wm_need n ON n.customer = e.subject AND n.task_id = e.task_id
+FROM {{ledger}} e SEMI JOIN _wm_need n ON n.customer = e.subject AND n.task_id = e.task_id
 WHERE e.type = 'llm.usage' AND {_FILTER}
 GROUP BY ALL
 """
@@ -108,7 +91,7 @@ GROUP BY ALL
 PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN data->>'$.prompt_hash' END"
 
 
-def retries_sql() -> str:
+def retries_sql(ledger: str = "live_events") -> str:
     """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task.
 
     Only calls whose data mentions ``prompt_hash`` are grouped (the others have none)."""
@@ -116,7 +99,7 @@ def retries_sql() -> str:
 CREATE OR REPLACE TEMP TABLE _wm_retry AS
 SELECT customer, task_id, sum(n - 1) AS retries
 FROM (SELECT subject AS customer, task_id, data->>'$.prompt_hash' AS prompt_hash, count(*) AS n
-      FROM live_events WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER}
+      FROM {ledger} WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER}
         AND contains(CAST(data AS VARCHAR), 'prompt_hash')
       GROUP BY ALL)
 WHERE prompt_hash IS NOT NULL AND n > 1
@@ -142,19 +125,22 @@ SELECT * EXCLUDE (prompt_hash), prompt_hash FROM (
 """
 
 
-def load_task_events(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
+def load_task_events(con: duckdb.DuckDBPyConnection, params: dict[str, Any], ledger: str = "live_events") -> None:
     """Fill ``_wm_tev`` (enough for outcome billing)."""
-    con.execute(TASK_EVENTS_SQL, {k: params[k] for k in ("as_of", "customer", "currency")})
+    con.execute(TASK_EVENTS_SQL.format(ledger=ledger), {k: params[k] for k in ("as_of", "customer", "currency")})
 
 
-def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str = USAGE_SOURCE) -> None:
-    """Fill ``_wm_um`` and ``_wm_retry`` for one report run."""
+def load_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], source: str = USAGE_SOURCE, *,
+               ledger: str = "live_events", by_model: bool = True) -> None:
+    """Fill ``_wm_um`` (per model only with ``by_model``) and ``_wm_retry`` for one report run."""
+    from workmeter.workunits.usage import load_rated_usage
+
     usage_params = {k: params[k] for k in ("as_of", "customer")}
     if source == "rated_events":
-        _load_rated_usage(con, usage_params)
+        load_rated_usage(con, usage_params, _FILTER, ledger=ledger, by_model=by_model)
     else:
         con.execute(usage_sql(source), usage_params)
-    con.execute(retries_sql(), usage_params)
+    con.execute(retries_sql(ledger), usage_params)
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> Any:

@@ -65,11 +65,21 @@ sets AS (
 _LISTED = ("list_sort(list(u.model), 'ASC', 'NULLS LAST') AS models", "_wm_um u", "", "us.models", "")
 
 
-def _own_sql(masked: bool) -> str:
+#: ``_wm_um`` already per (customer, task), without models: nothing to group, no models to list.
+_PLAIN_US = f"""
+us AS (
+  SELECT u.customer, u.task_id, u.calls, {", ".join(f'u."{c}"' for c in COUNT_COLUMNS)}, u.cost, u.unpriced_calls,
+         u.first_at AS first_use, u.last_at AS last_use, NULL::VARCHAR AS model
+  FROM _wm_um u WHERE u.task_id IS NOT NULL
+)"""
+
+
+def _own_sql(masked: bool | None) -> str:
+    """``_wm_own``; ``masked``: models as a bit mask (True), as lists (False), not known (None)."""
+    if masked is None:
+        return _OWN.format(us=_PLAIN_US, listed="NULL::VARCHAR[]", join="")
     models, source, sets, listed, join = _MASKED if masked else _LISTED
-    return f"""
-CREATE OR REPLACE TEMP TABLE _wm_own AS
-WITH {_EV},
+    return _OWN.format(us=f"""
 us AS MATERIALIZED (
   SELECT u.customer, u.task_id, sum(u.calls) AS calls, {_SUMS.replace("sum(", "sum(u.")}, sum(u.cost) AS cost,
          sum(u.unpriced_calls) AS unpriced_calls, min(u.first_at) AS first_use, max(u.last_at) AS last_use,
@@ -77,7 +87,12 @@ us AS MATERIALIZED (
          arg_max(u.model, (coalesce(u.cost, 0), u.calls, u.model)) AS model
   FROM {source}
   WHERE u.task_id IS NOT NULL GROUP BY u.customer, u.task_id
-){sets}
+){sets}""", listed=f"coalesce({listed}, [])", join=join)
+
+
+_OWN = f"""
+CREATE OR REPLACE TEMP TABLE _wm_own AS
+WITH {_EV.replace("{", "{{").replace("}", "}}")},{{us}}
 SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.task_id) AS task_id,
        ev.workflow, ev.team, ev.project, ev."user",
        ev.parent_task_id,
@@ -88,8 +103,8 @@ SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.t
        {", ".join(f'coalesce(us."{c}", 0) AS "{c}"' for c in COUNT_COLUMNS)},
        coalesce(us.cost, 0::DECIMAL(38, 18)) AS cost,
        coalesce(us.unpriced_calls, 0) AS unpriced_calls,
-       coalesce({listed}, []) AS models, us.model
-FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id{join}
+       {{listed}} AS models, us.model
+FROM ev FULL OUTER JOIN us ON us.customer = ev.customer AND us.task_id = ev.task_id{{join}}
 """
 
 
@@ -180,15 +195,21 @@ LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
 """
 
 
-def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int) -> None:
-    """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``."""
-    con.execute(_MODEL_IDS)
-    models = con.execute("SELECT count(*) FROM _wm_mid").fetchone()
-    con.execute(_own_sql(masked=bool(models and models[0] <= _MASK_BITS)))
+def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int,
+                ledger: str = "live_events", by_model: bool = True) -> None:
+    """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``.
+
+    Without ``by_model`` (``_wm_um`` per task, not per model) ``models`` and ``model`` are NULL."""
+    if by_model:
+        con.execute(_MODEL_IDS)
+        models = con.execute("SELECT count(*) FROM _wm_mid").fetchone()
+        con.execute(_own_sql(masked=bool(models and models[0] <= _MASK_BITS)))
+    else:
+        con.execute(_own_sql(masked=None))
     con.execute(_NEED)
     need = con.execute("SELECT count(*) FROM _wm_need").fetchone()
     if need and need[0]:
-        con.execute(USAGE_ATTRIBUTES, {k: params[k] for k in ("as_of", "customer")})
+        con.execute(USAGE_ATTRIBUTES.format(ledger=ledger), {k: params[k] for k in ("as_of", "customer")})
         con.execute(_FILL)
     con.execute(_EDGES)
     con.execute(_ANC)
