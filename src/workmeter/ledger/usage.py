@@ -14,6 +14,7 @@ from typing import Any
 from workmeter.core.errors import InvalidInput
 from workmeter.core.money import fmt
 from workmeter.normalize.buckets import ALL_COUNTS
+from workmeter.rating.utc import utc_day_text_sql, utc_month_text_sql
 from workmeter.store.duckdb import Database
 
 #: Group key → SQL expression over the event row.
@@ -22,8 +23,8 @@ GROUP_KEYS: dict[str, str] = {
     "provider": "provider",
     "model": "model",
     "service_tier": "service_tier",
-    "day": "strftime(time, '%Y-%m-%d')",
-    "month": "strftime(time, '%Y-%m')",
+    "day": utc_day_text_sql("time"),  # UTC calendar, without time zone code
+    "month": utc_month_text_sql("time"),
     "team": "team",
     "project": "project",
     "workflow": "workflow",
