@@ -160,3 +160,11 @@ def test_deep_trees_and_parent_cycles_resolve_without_recursion() -> None:
     mapped = SpanMapper(("workmeter.customer",)).map(_request(cycle))
     (usage,) = [e for e in mapped.events if e["type"] == "llm.usage"]
     assert (usage["subject"], usage["data"]["task_id"]) == ("cus_c", f"{TRACE}/{'01' * 8}")
+
+
+def test_an_agent_span_naming_its_parents_task_id_is_not_its_own_parent() -> None:
+    spans = [("a0" * 8, "", {**ROOT_AGENT, "workmeter.task_id": "ticket-42"}),
+             ("a1" * 8, "a0" * 8, {**NESTED_AGENT, "workmeter.task_id": "ticket-42"})]
+    mapped = SpanMapper(("workmeter.customer",)).map(_request(spans))
+    started = {e["id"]: e["data"] for e in mapped.events if e["type"] == "task.started"}
+    assert [(d["task_id"], d.get("parent_task_id")) for d in started.values()] == [("ticket-42", None)] * 2

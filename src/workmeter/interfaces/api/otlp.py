@@ -246,8 +246,9 @@ def _task_events(node: Node, inherited: Context, base: dict[str, Any],
     span_id = span.span_id.hex()
     workflow = text(attrs.get("gen_ai.agent.name")) or text(attrs.get("gen_ai.workflow.name")) or span.name
     data: dict[str, Any] = {"task_id": own_task_id(node), "workflow": workflow, "attributes": labels}
-    if span.parent_span_id:
-        data["parent_task_id"] = inherited.task_id or span.trace_id.hex()
+    parent = (inherited.task_id or span.trace_id.hex()) if span.parent_span_id else None
+    if parent and parent != data["task_id"]:   # an agent span naming its parent's task id is that task
+        data["parent_task_id"] = parent
     failed = span.status.code == Status.STATUS_CODE_ERROR
     yield {**base, "id": f"{span_id}.started", "type": "task.started",
            "time": _iso(span.start_time_unix_nano), "data": data}
