@@ -14,7 +14,8 @@ serializes one body template once and makes every request's ids unique with
 one byte replace. Per phase it prints events/s (overall and the slowest
 10-second window), request latency p50/p99, the server's peak RSS, the CPU
 seconds of the server (event-loop thread = HTTP and splitting; other threads
-= writer and DuckDB) and of the client, and the writer's group commits
+= writer and DuckDB) and of the client, the server's CPU per event (far less
+sensitive than events/s to other work on the machine), and the writer's group commits
 (count, mean events per commit, mean commit time). Then it checks that the
 ledger holds exactly the acknowledged events.
 
@@ -280,6 +281,9 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         print(f"{label:<28}{p.events / p.seconds:>10,.0f}{slowest_window(p):>10,.0f}"
               f"{statistics.median(lat) * 1000:>8.0f}{p99 * 1000:>8.0f}{p.peak_rss / 2**20:>8.0f}{p.errors:>7}"
               f"  {p.server_cpu:.1f} ({p.loop_cpu:.1f} / {p.server_cpu - p.loop_cpu:.1f}) {p.client_cpu:.1f}")
+        per_event = p.server_cpu / p.acked * 1e6 if p.acked else 0.0
+        print(f"{'':<28}server CPU {per_event:.1f} us/event ({1e6 / per_event if per_event else 0:,.0f} "
+              f"events per CPU-second), client {p.client_cpu / max(p.acked, 1) * 1e6:.1f} us/event")
         if p.commits:
             print(f"{'':<28}group commits: {p.commits:,.0f}, {p.committed / p.commits:,.0f} events each, "
                   f"{p.commit_seconds / p.commits * 1000:,.0f} ms each")
