@@ -4,7 +4,11 @@ Generates a synthetic ledger with DuckDB ``range()`` (no Python per row):
 M tasks (started; 80 % completed, 10 % failed, 10 % left open; 30 % with a
 confirmed outcome and a value; every fifth a subtask of the task before it)
 and N usage calls spread over them (5 % unattributed, 10 % carrying a
-``data.prompt_hash`` so retries are counted). Then, in the same run:
+``data.prompt_hash`` so retries are counted). ``--layout time`` (default)
+stores the calls in the order a ledger receives them: task after task, each
+call in one of the 16 tasks running at that moment; ``--layout shuffled``
+puts every call in a random task (no time order at all: far more groups
+alive at once in every aggregation). Then, in the same run:
 
 * rating: ``rated_events`` summed per customer-month (exact decimals);
 * per-task rollup: ``Workmeter.work.work("workflow")`` — task state, outcome
@@ -115,12 +119,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--db", type=Path, default=None, help="keep the generated database here")
+    ap.add_argument("--layout", choices=sorted(LAYOUTS), default="time", help="physical order of the usage calls")
     args = ap.parse_args()
     path = args.db or Path(tempfile.mkdtemp()) / "bench.duckdb"
     wm = Workmeter.open(path, threads=args.threads)
     if wm.db.read().execute("SELECT count(*) FROM events").fetchone() == (0,):
         t0 = time.perf_counter()
-        generate(wm, args.events, args.tasks, args.customers)
+        generate(wm, args.events, args.tasks, args.customers, args.layout)
         print(f"generated {args.events:,} usage events and {args.tasks:,} tasks in "
               f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
     wm.rater.refresh()

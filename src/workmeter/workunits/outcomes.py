@@ -106,9 +106,9 @@ _TASK_OUTCOME = f"""
 CREATE OR REPLACE TEMP TABLE _wm_tout AS
 WITH last AS (
   SELECT customer, task_id,
-         arg_max(outcome, (time, seq)) AS outcome, max(time) AS outcome_at,
-         arg_max(confirmed, (time, seq)) AS confirmed,
-         arg_max(CASE WHEN currency = $currency THEN value END, (time, seq)) AS value
+         arg_max(outcome, ord) AS outcome, max(time) AS outcome_at,
+         arg_max(confirmed, ord) AS confirmed,
+         arg_max(CASE WHEN currency = $currency THEN value END, ord) AS value
   FROM _wm_tev WHERE type = 'task.outcome' AND outcome IS NOT NULL GROUP BY ALL
 ),
 billed AS (

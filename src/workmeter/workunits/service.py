@@ -72,7 +72,8 @@ class WorkService:
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def session(self, *, customer: str | None = None, as_of: object = None, usage: bool = True,
-                settings: WorkSettings | None = None, by_model: bool = True) -> Iterator[Run]:
+                settings: WorkSettings | None = None, by_model: bool = True,
+                materialize: bool = True) -> Iterator[Run]:
         """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``.
 
         Every table is derived in one snapshot of the ledger. Without ``by_model`` usage is
@@ -91,7 +92,7 @@ class WorkService:
                 if usage:
                     load_usage(con, params, self.usage_source, ledger=ledger, by_model=by_model)
                     build_tasks(con, params=params, abandon_after_seconds=st.abandon_after_seconds, ledger=ledger,
-                                by_model=by_model)
+                                by_model=by_model, materialize=materialize)
             yield Run(con, params)
         finally:
             con.close()
@@ -122,7 +123,7 @@ class WorkService:
         """Rollup rows (see :mod:`workmeter.workunits.rollups`)."""
         keys = parse_by(by)
         filters = {"workflow": workflow} if workflow else None
-        with self.session(customer=customer, as_of=as_of, by_model="model" in keys) as run:
+        with self.session(customer=customer, as_of=as_of, by_model="model" in keys, materialize=False) as run:
             return rollup(run.con, keys, scope=scope, start=instant(start, "start"), end=instant(end, "end"),
                           filters=filters, outcome_price=outcome_price)
 

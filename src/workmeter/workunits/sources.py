@@ -2,7 +2,9 @@
 
 * ``_wm_tev`` — task events from ``live_events`` (corrections applied): one row
   per ``task.*`` event with its ``data`` fields unpacked (``workflow``,
-  ``parent_task_id``, ``outcome``, ``value`` as an exact DECIMAL, ``confirmed``).
+  ``parent_task_id``, ``outcome``, ``value`` as an exact DECIMAL, ``confirmed``)
+  and ``ord``, the event's (time, seq) order as one HUGEINT (µs × 2^63 + seq;
+  seq is never negative), which aggregates compare far faster than a pair.
 * ``_wm_um`` — rated usage aggregated once per (customer, task, model), or per
   (customer, task) when the report needs no per-model figures: calls, tokens
   per bucket, exact cost, unpriced calls. Rows with a NULL task are the
@@ -44,7 +46,7 @@ _TASK_FIELDS = ("workflow", "parent_task_id", "outcome", "value", "currency", "c
 
 TASK_EVENTS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _wm_tev AS
-SELECT customer, task_id, type, time, seq,
+SELECT customer, task_id, type, time, seq, epoch_us(time)::HUGEINT * 9223372036854775808 + seq AS ord,
        f[1] AS workflow,
        f[2] AS parent_task_id,
        team, project, "user",

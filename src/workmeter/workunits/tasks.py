@@ -43,13 +43,13 @@ ev AS (
   SELECT customer, task_id,
          min(time) FILTER (WHERE type = 'task.started') AS started_ev,
          min(time) AS first_ev, max(time) AS last_ev,
-         arg_max(type, (time, seq)) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_type,
+         arg_max(type, ord) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_type,
          max(time) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_at,
-         arg_min(workflow, (time, seq)) FILTER (WHERE workflow IS NOT NULL) AS workflow,
-         arg_min(parent_task_id, (time, seq)) FILTER (WHERE parent_task_id IS NOT NULL) AS parent_task_id,
-         arg_min(team, (time, seq)) FILTER (WHERE team IS NOT NULL) AS team,
-         arg_min(project, (time, seq)) FILTER (WHERE project IS NOT NULL) AS project,
-         arg_min("user", (time, seq)) FILTER (WHERE "user" IS NOT NULL) AS "user"
+         arg_min(workflow, ord) FILTER (WHERE workflow IS NOT NULL) AS workflow,
+         arg_min(parent_task_id, ord) FILTER (WHERE parent_task_id IS NOT NULL) AS parent_task_id,
+         arg_min(team, ord) FILTER (WHERE team IS NOT NULL) AS team,
+         arg_min(project, ord) FILTER (WHERE project IS NOT NULL) AS project,
+         arg_min("user", ord) FILTER (WHERE "user" IS NOT NULL) AS "user"
   FROM _wm_tev GROUP BY ALL
 )"""
 
@@ -196,10 +196,11 @@ LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
 
 
 def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int,
-                ledger: str = "live_events", by_model: bool = True) -> None:
+                ledger: str = "live_events", by_model: bool = True, materialize: bool = True) -> None:
     """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``.
 
-    Without ``by_model`` (``_wm_um`` per task, not per model) ``models`` and ``model`` are NULL."""
+    Without ``by_model`` (``_wm_um`` per task, not per model) ``models`` and ``model`` are NULL;
+    without ``materialize`` ``_wm_tasks`` is a view (for one query that reads a few of its columns)."""
     if by_model:
         con.execute(_MODEL_IDS)
         models = con.execute("SELECT count(*) FROM _wm_mid").fetchone()
@@ -217,4 +218,9 @@ def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], aband
     if cycles and cycles[0]:
         con.execute(_DROP_CYCLES)
         con.execute(_ANC)
-    con.execute(_TASKS, {"as_of": params["as_of"], "abandon_s": abandon_after_seconds})
+    if materialize:
+        con.execute(_TASKS, {"as_of": params["as_of"], "abandon_s": abandon_after_seconds})
+    else:  # a view takes no parameters: the instant and the wait are written in
+        at = params["as_of"].isoformat()
+        con.execute(_TASKS.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW")
+                    .replace("$as_of", f"'{at}'::TIMESTAMPTZ").replace("$abandon_s", str(int(abandon_after_seconds))))
