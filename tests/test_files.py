@@ -99,8 +99,6 @@ def test_ndjson_positions_are_line_numbers(tmp_path: Path, monkeypatch: pytest.M
     assert not tables[1].column("raw").to_pylist()[1].endswith("\r")
 
 
-@pytest.mark.xfail(strict=True, reason="Ledger.ingest_file still numbers the text chunks itself "
-                                        "(needs files.text_tables' positions)")
 def test_ndjson_rejects_name_their_line(wm: Workmeter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(files, "CHUNK", 2)
     path = _ndjson(tmp_path)

@@ -207,10 +207,10 @@ class Ledger:
         report = IngestReport()
         origin = "stdin" if path == "-" else path
         if kind in ("ndjson", "json"):
-            for texts in files.text_chunks(path, kind):
-                report += self.ingest(texts, origin=origin)
+            for table in files.text_tables(path, kind):  # pos: the line (NDJSON) or item index
+                report += self._run(ENVELOPE_FROM_TEXT, table, origin, False)
                 if progress:
-                    progress(len(texts))
+                    progress(table.num_rows)
         elif kind == "parquet" and (ranges := files.parquet_ranges(path)):
             for relation, rows in ranges:
                 report += self._run(relation, None, origin, False, columnar=True)
