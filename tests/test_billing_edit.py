@@ -149,3 +149,14 @@ def test_end_answers_409_when_no_plan_runs_that_day(world: tuple[ThreadServer, d
     with server.client(keys["admin"]) as c:
         before = c.post("/api/v1/subscriptions/end", json={"customer": ACME, "end": "2026-08-01"})
     assert before.status_code == 409 and "nothing to end" in before.json()["error"]["message"]
+
+
+def test_a_rename_never_changes_a_finalized_invoice(app: Workmeter, tmp_path: Path) -> None:
+    paris_customer(app, tmp_path)
+    number = app.billing.finalize("acme", "2026-10")["number"]
+    run(app, "customers", "edit", "acme", "--name", "Acme Europe")
+    assert app.billing.show(number)["customer_name"] == "Acme SAS"
+    assert app.billing.show_extras(number)["customer_name"] == "Acme SAS"
+    out = tmp_path / "invoice.html"
+    run(app, "invoices", "show", number, "--html", str(out))
+    assert "Acme SAS" in out.read_text() and "Acme Europe" not in out.read_text()

@@ -54,7 +54,9 @@ class Invoices:
         self.db = db
 
     # -- writing ---------------------------------------------------------------------------
-    def finalize(self, draft: Draft, issuer: str, now: datetime) -> dict[str, Any]:
+    def finalize(self, draft: Draft, issuer: str, now: datetime, customer_name: str | None = None) -> dict[str, Any]:
+        """Number and store the draft; the document keeps the customer's name as it is now, so a
+        later rename never changes a finalized invoice."""
         with self.db.write() as con:
             if draft.kind == "regular":  # checked again inside the writer: two finalizes cannot both win
                 row = con.execute(f"SELECT number FROM billing_invoices WHERE customer = ? AND period = ? "
@@ -64,6 +66,8 @@ class Invoices:
                                    "void it first")
             number = _next_number(con, issuer, f"{issuer}-{{:06d}}")
             doc = draft.to_json(number, "finalized")
+            if customer_name is not None:
+                doc["customer_name"] = customer_name
             con.execute(
                 "INSERT INTO billing_invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [number, issuer, int(number.rsplit("-", 1)[1]), draft.kind, draft.customer, draft.period.key,

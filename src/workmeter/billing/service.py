@@ -227,7 +227,7 @@ class BillingService:
         existing = g.history.regular.get(period.key)
         if existing:
             raise Conflict(f"{customer_id} {period_key} is already finalized as {existing}; void it first")
-        return self.invoices.finalize(self.drafter.regular(g, self.clock()), c.issuer, self.clock())
+        return self.invoices.finalize(self.drafter.regular(g, self.clock()), c.issuer, self.clock(), c.name)
 
     def void(self, number: str, reason: str = "") -> dict[str, Any]:
         return self.invoices.void(number, reason, self.clock())
@@ -243,7 +243,8 @@ class BillingService:
     def show_extras(self, number: str) -> dict[str, Any]:
         """What rendering adds to the document: versions used, credit notes, void reason."""
         head = self.invoices.header(number)
-        return {"kind": head["kind"], "customer_name": self.customers.get(head["customer"]).name, "catalog_versions": head["catalog_versions"],
+        name = self.invoices.document(number).get("customer_name") or self.customers.get(head["customer"]).name
+        return {"kind": head["kind"], "customer_name": name, "catalog_versions": head["catalog_versions"],
                 "plan_versions": head["plan_versions"], "credit_notes": self.invoices.credit_notes(number),
                 "void_reason": head["void_reason"], "finalized_at": head["finalized_at"].isoformat()}
 
@@ -277,7 +278,7 @@ class BillingService:
                 out.append(self.invoices.document(number))
                 continue
             draft = self.drafter.regular(g, self.clock())
-            out.append(self.invoices.finalize(draft, g.customer.issuer, self.clock()) if finalize else draft.to_json())
+            out.append(self.invoices.finalize(draft, g.customer.issuer, self.clock(), g.customer.name) if finalize else draft.to_json())
         return out
 
     def check_thresholds(self) -> list[dict[str, Any]]:
@@ -289,5 +290,5 @@ class BillingService:
         for g in self.drafter.gather(periods, customers, None, with_prior=False, detail=False):
             draft = self.drafter.interim(g, now)
             if draft is not None:
-                issued.append(self.invoices.finalize(draft, g.customer.issuer, now))
+                issued.append(self.invoices.finalize(draft, g.customer.issuer, now, g.customer.name))
         return issued
