@@ -40,11 +40,14 @@ COUNTER = itertools.count()
 prices = st.integers(0, 15).flatmap(lambda k: st.none() if k == 0 else st.one_of(
     st.decimals(min_value=0, max_value=100, places=3, allow_nan=False, allow_infinity=False),
     st.sampled_from([Decimal("0.041666666666666664"), Decimal("3.75"), Decimal("0.0625"), Decimal("1e-12")])))
+full_prices = st.one_of(  # every bucket priced: no per-event check, so the integer fast path runs
+    st.decimals(min_value=0, max_value=100, places=3, allow_nan=False, allow_infinity=False),
+    st.sampled_from([Decimal("0.041666666666666664"), Decimal("3.75"), Decimal("1e-12"), Decimal("1e-13")]))
 offsets = st.integers(min_value=-3 * 86_400_000_000, max_value=3 * 86_400_000_000)
 
 
 @st.composite
-def model_rows(draw: st.DrawFn, provider: str, model: str, tier: str) -> list[PriceRow]:
+def model_rows(draw: st.DrawFn, provider: str, model: str, tier: str, full: bool = False) -> list[PriceRow]:
     """A full partition of time × day × request size, with a random gap in time."""
     cuts = sorted({BASE + timedelta(microseconds=o) for o in draw(st.lists(offsets, max_size=2))})
     times = [MIN_TIME, *cuts, MAX_TIME]
@@ -57,16 +60,17 @@ def model_rows(draw: st.DrawFn, provider: str, model: str, tier: str) -> list[Pr
             continue
         for (ta, tb) in itertools.pairwise([*tods, DAY_US]):
             for (ia, ib) in itertools.pairwise([*ins, IN_MAX]):
-                p = (*tuple(draw(prices) for _ in BUCKETS), draw(st.sampled_from([None, Decimal(5000)])))
+                p = (*tuple(draw(full_prices if full else prices) for _ in BUCKETS),
+                     draw(st.sampled_from([None, Decimal(5000)])))
                 rows.append(PriceRow(provider, model, tier, a, b, p, ta, tb, ia, ib, "test"))
     return rows
 
 
 @st.composite
-def catalogs(draw: st.DrawFn) -> tuple[Catalog, list[PriceRow]]:
+def catalogs(draw: st.DrawFn, full: bool = False) -> tuple[Catalog, list[PriceRow]]:
     n = next(COUNTER)
     provider = f"acme{n}"
-    rows = draw(model_rows(provider, "m0", "standard")) + draw(model_rows(provider, "m0", "batch"))
+    rows = draw(model_rows(provider, "m0", "standard", full)) + draw(model_rows(provider, "m0", "batch", full))
     cat = Catalog.build(f"test-{n}", [ProviderEntry(provider)], [ModelEntry(provider, "m0", {"equals": "m0"})], rows)
     return cat, rows
 
@@ -82,14 +86,14 @@ def _edges(rows: list[PriceRow]) -> tuple[list[datetime], list[int]]:
 
 
 @st.composite
-def events(draw: st.DrawFn, provider: str, rows: list[PriceRow]) -> list[dict[str, Any]]:
+def events(draw: st.DrawFn, provider: str, rows: list[PriceRow], huge: bool = False) -> list[dict[str, Any]]:
     instants, totals = _edges(rows)
     out = []
     for _ in range(draw(st.integers(4, 14))):
         total = draw(st.sampled_from(totals))
         cached = draw(st.integers(0, total))
         counts = {"input": total - cached, "cache_read": cached, "cache_write_5m": 0, "cache_write_1h": 0,
-                  "output": draw(st.sampled_from([0, 1, 7, 999, 10**9])),
+                  "output": draw(st.sampled_from([0, 1, 7, 999, 10**9, *([2**53 - 1] if huge else [])])),
                   "web_search": draw(st.sampled_from([0, 0, 3]))}
         if draw(st.booleans()):
             w = draw(st.integers(0, counts["input"]))
@@ -191,3 +195,28 @@ def test_summed_then_priced_equals_the_view(shared: Workmeter, data: st.DataObje
                              "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
     summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run)
     assert [tuple(r.values()) for r in summed] == by_subject
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_cost_by_fast_path_equals_the_view(shared: Workmeter, data: st.DataObject) -> None:
+    """``cost_by`` on fully priced rows (integer pass, plus the DECIMAL pass for sub-pico prices and
+    products past 2^63 pico-dollars) == ``rated_events`` summed, to the digit."""
+    from workmeter.rating.aggregate import cost_by
+
+    wm = shared
+    cat, rows = data.draw(catalogs(full=True))
+    catalog_store.write_version(wm.db, cat, genai_version="test", content_hash=cat.version, books=[])
+    wm.rater.rerate(data.draw(st.sampled_from([None, BASE])), None, cat.version)
+    evs = data.draw(events(cat.version.replace("test-", "acme"), rows, huge=True))
+    _insert(wm, evs, cat.version)
+    wm.rater.refresh()
+    run = data.draw(st.sampled_from([None, 1]))
+    source = "rated_events" if run is None else f"rated_events_for_run({run})"
+    like = [f"{cat.version}-%"]
+    view = wm.db.read().execute(
+        f"SELECT model, service_tier, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
+        "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
+    got = cost_by(wm.db, ["model", "service_tier"], "id LIKE ?", like, run_id=run)
+    assert [tuple(r.values()) for r in got] == view

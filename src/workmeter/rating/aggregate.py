@@ -243,8 +243,16 @@ ORDER BY ALL"""
 
 def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Sequence[Any] = (),
             run_id: int | None = None) -> list[dict[str, Any]]:
-    """Rows ``{g0, …, events, cost, unpriced_events}`` (call ``Rater.refresh()`` first for new keys)."""
+    """Rows ``{g0, …, events, cost, unpriced_events}`` (call ``Rater.refresh()`` first for new keys).
+
+    The same rows as :func:`cost_by_sql`, in one snapshot, by the integer fast path of
+    :mod:`workmeter.rating.totals`; ``groups`` and ``where`` read the usage event's
+    ``live_events`` columns.
+    """
+    from workmeter.rating.totals import cost_rows
+
     cur = db.read()
-    cur.execute(cost_by_sql(groups, where, run_id), list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events"]
+    with snapshot(cur):
+        rows = cost_rows(cur, groups, where, params, cards_sql(run_id))
+    return [dict(zip(names, row, strict=True)) for row in rows]
