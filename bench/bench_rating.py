@@ -2,11 +2,15 @@
 
 Generates a synthetic ledger with DuckDB ``range()`` (no Python per row), then
 prints, in the same run: a plain SUM of tokens per customer-month over the
-same rows, the rated query (``rated_events`` summed per customer-month, exact
-decimals), their ratio, and per-event ``genai_prices.calc_price`` on a sample,
-extrapolated to N. Peak RSS is reported for the whole process (generation
-included when the database is new: reuse ``--db`` to measure without it;
-``--memory-limit`` bounds DuckDB's buffer pool).
+same rows, the rated queries (``rated_events`` summed per customer-month, and
+``cost_by``: events priced as integers, summed, scaled once — exact decimals
+both), their ratios to the plain SUM, and per-event ``genai_prices.calc_price``
+on a sample, extrapolated to N. Every query groups by the same UTC month
+expression (:func:`workmeter.rating.utc.utc_month_sql`); the plain SUM with
+``date_trunc('month', time)`` on the TIMESTAMPTZ column (ICU time zone code)
+is printed beside, once, for reference. Peak RSS is reported for the whole
+process (generation included when the database is new: reuse ``--db`` to
+measure without it; ``--memory-limit`` bounds DuckDB's buffer pool).
 
     PYTHONPATH=src .venv/bin/python bench/bench_rating.py --events 5_000_000
 """
@@ -23,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workmeter.app import Workmeter
+from workmeter.rating.aggregate import cost_by
+from workmeter.rating.utc import utc_month_sql
 
 #: (provider, model, tier) mix: flat, tiered (>200k), dated change, time-of-day, batch, unknown.
 KEYS = [
@@ -53,23 +59,16 @@ FROM range({n}) t(i)
 JOIN keys k ON k.idx = i % {nkeys}
 """
 
-PLAIN = """
-SELECT subject, date_trunc('month', time) AS month,
-       sum(input + cache_read + cache_write_5m + cache_write_1h + output + web_search) AS units
-FROM live_events WHERE type = 'llm.usage' GROUP BY ALL
-"""
+MONTH = utc_month_sql("time")
+SUMMED = "sum(input + cache_read + cache_write_5m + cache_write_1h + output + web_search) AS units"
+PLAIN = f"SELECT subject, {MONTH} AS month, {SUMMED} FROM live_events WHERE type = 'llm.usage' GROUP BY ALL"
+PLAIN_ICU = PLAIN.replace(MONTH, "date_trunc('month', time)")
 
-RATED = """
-SELECT subject, date_trunc('month', time) AS month, sum(cost) AS cost,
+RATED = f"""
+SELECT subject, {MONTH} AS month, sum(cost) AS cost,
        count(*) FILTER (WHERE NOT priced) AS unpriced_events
 FROM rated_events GROUP BY ALL
 """
-
-
-def aggregate_sql() -> str:
-    from workmeter.rating.aggregate import cost_by_sql
-
-    return cost_by_sql(["subject", "date_trunc('month', time)"])
 
 
 def cpu_seconds() -> float:
@@ -141,18 +140,21 @@ def main() -> None:
     n = cur.execute("SELECT count(*) FROM live_events").fetchone()[0]  # type: ignore[index]
     plain = timed(lambda: cur.execute(PLAIN).fetchall())
     rated = timed(lambda: cur.execute(RATED).fetchall())
-    summed = timed(lambda: cur.execute(aggregate_sql()).fetchall())
-    same = sorted(cur.execute(RATED).fetchall()) == sorted((r[0], r[1], r[3], r[4]) for r in cur.execute(
-        aggregate_sql()).fetchall())
+    summed = timed(lambda: cost_by(wm.db, ["subject", MONTH]))
+    icu = timed(lambda: cur.execute(PLAIN_ICU).fetchall(), repeat=1)
+    view_rows = sorted(tuple(r) for r in cur.execute(RATED).fetchall())
+    same = view_rows == sorted((r["g0"], r["g1"], r["cost"], r["unpriced_events"])
+                               for r in cost_by(wm.db, ["subject", MONTH]))
     per_event = calc_price_rate(args.sample)
     extrapolated = n / per_event
-    print("wall seconds (CPU seconds of all DuckDB threads); ratios on CPU seconds")
-    print("| rows | plain SUM | rated (view) | ratio | rated (sum, then scale) | ratio | equal | "
-          "calc_price/event extrapolated | speed-up | peak RSS MiB |")
-    print("|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|")
+    print("wall seconds (CPU seconds of all DuckDB threads); ratios on CPU seconds; every query groups by "
+          "(customer, UTC month)")
+    print("| rows | plain SUM | rated (view) | ratio | rated (cost_by: sum, then scale) | ratio | equal | "
+          "plain SUM, date_trunc on TIMESTAMPTZ | calc_price/event extrapolated | speed-up | peak RSS MiB |")
+    print("|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|")
     print(f"| {n:,} | {plain[0]:.2f}s ({plain[1]:.2f}) | {rated[0]:.2f}s ({rated[1]:.2f}) | "
           f"{rated[1] / plain[1]:.2f}x | {summed[0]:.2f}s ({summed[1]:.2f}) | {summed[1] / plain[1]:.2f}x "
-          f"| {'yes' if same else 'NO'} | {extrapolated:,.0f}s ({per_event:,.0f}/s) | "
+          f"| {'yes' if same else 'NO'} | {icu[0]:.2f}s ({icu[1]:.2f}) | {extrapolated:,.0f}s ({per_event:,.0f}/s) | "
           f"{extrapolated / min(rated[0], summed[0]):,.0f}x | {peak_rss_mib():,.0f} |")
     wm.close()
 
