@@ -1,6 +1,8 @@
 """Outcomes: when a task's result becomes billable, and when it is clawed back.
 
-The rules (per outcome type, :class:`~workmeter.workunits.settings.OutcomeRule`):
+The rules (per outcome type, :class:`~workmeter.workunits.settings.OutcomeRule`; which
+rule judges a customer's outcome — the customer's plan's, the configured one or
+the default — is settled in :mod:`workmeter.workunits.plan_rules`):
 
 1. A ``task.outcome`` event with ``"confirmed": true`` (or ``"verified": true``)
    is billable at its own time.
@@ -27,6 +29,7 @@ A bill and its clawback inside one period cancel out and appear in neither.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,14 +37,17 @@ from typing import Any
 
 import duckdb
 
+from workmeter.workunits.plan_rules import RuleRow
 from workmeter.workunits.settings import REOPENED, WorkSettings
 
 _CANDIDATES = f"""
 CREATE OR REPLACE TEMP TABLE _wm_cand AS
 WITH o AS (
   SELECT t.customer, t.task_id, t.outcome, t.time, t.seq, t.value, t.currency, t.confirmed,
-         coalesce(r.mode, $def_mode) AS mode, coalesce(r.after_s, $def_after) AS after_s
+         coalesce(c.mode, r.mode, $def_mode) AS mode, coalesce(c.after_s, r.after_s, $def_after) AS after_s
   FROM _wm_tev t LEFT JOIN _wm_rules r ON r.outcome = t.outcome
+  LEFT JOIN _wm_crules c ON c.customer = t.customer AND c.outcome = t.outcome AND t.time >= c.valid_from
+                        AND (c.valid_to IS NULL OR t.time < c.valid_to)
   WHERE t.type = 'task.outcome' AND t.outcome IS NOT NULL AND t.outcome <> '{REOPENED}'
 ),
 pending AS (SELECT * FROM o WHERE NOT confirmed AND mode = 'assumed'),
@@ -124,16 +130,20 @@ FROM last l LEFT JOIN billed b USING (customer, task_id)
 
 
 def build_outcomes(con: duckdb.DuckDBPyConnection, settings: WorkSettings, as_of: object,
-                   ledger: str = "live_events") -> None:
+                   ledger: str = "live_events", customer_rules: Sequence[RuleRow] = ()) -> None:
     """From ``_wm_tev`` (and usage times in ``ledger``): ``_wm_cand`` (candidates), ``_wm_otl`` (timeline)
-    and ``_wm_tout`` (per task)."""
+    and ``_wm_tout`` (per task). ``customer_rules`` (see :mod:`.plan_rules`) come before ``settings``."""
     con.execute("CREATE OR REPLACE TEMP TABLE _wm_rules (outcome VARCHAR, mode VARCHAR, after_s BIGINT)")
     rows = [(k, r.mode, r.assume_after_seconds) for k, r in settings.outcome_rules.items()]
     if rows:
         con.executemany("INSERT INTO _wm_rules VALUES (?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TEMP TABLE _wm_crules (customer VARCHAR, outcome VARCHAR, "
+                "valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, mode VARCHAR, after_s BIGINT)")
+    if customer_rules:
+        con.executemany("INSERT INTO _wm_crules VALUES (?, ?, ?, ?, ?, ?)", [list(r) for r in customer_rules])
     default = settings.default_outcome_rule
-    con.execute(_CANDIDATES.replace("{ledger}", ledger), {"def_mode": default.mode, "def_after": default.assume_after_seconds,
-                              "as_of": as_of})
+    con.execute(_CANDIDATES.replace("{ledger}", ledger),
+                {"def_mode": default.mode, "def_after": default.assume_after_seconds, "as_of": as_of})
     con.execute(_TIMELINE, {"as_of": as_of})
     con.execute(_TASK_OUTCOME, {"currency": settings.currency})
 

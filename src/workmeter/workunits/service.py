@@ -22,6 +22,7 @@ from workmeter.core.errors import NotFound
 from workmeter.rating.aggregate import snapshot
 from workmeter.store.duckdb import Database
 from workmeter.workunits import outcomes as oc
+from workmeter.workunits.plan_rules import RuleRow, plan_rules
 from workmeter.workunits.prices import attach_cache_prices
 from workmeter.workunits.ratios import dec
 from workmeter.workunits.rollups import Scope, parse_by, rollup, window_sql
@@ -73,14 +74,17 @@ class WorkService:
     @contextmanager
     def session(self, *, customer: str | None = None, as_of: object = None, usage: bool = True,
                 settings: WorkSettings | None = None, by_model: bool = True,
-                materialize: bool = True) -> Iterator[Run]:
+                materialize: bool = True, explicit: str | None = None) -> Iterator[Run]:
         """A cursor holding ``_wm_tev``, the outcome tables and (with ``usage``) ``_wm_tasks``.
 
         Every table is derived in one snapshot of the ledger. Without ``by_model`` usage is
-        summed per task only (cheaper) and the tasks' ``models`` and ``model`` are NULL."""
+        summed per task only (cheaper) and the tasks' ``models`` and ``model`` are NULL.
+        Outcomes follow the customers' plan rules (:mod:`.plan_rules`), except for the outcome
+        type ``explicit``, whose rule the caller put in ``settings``."""
         st = settings or self.settings
         if usage and self.prepare is not None:
             self.prepare()
+        rules = self.customer_rules(customer, explicit)
         con = self.db.read()
         try:
             at = instant(as_of, "as_of") if as_of is not None else default_as_of(con)
@@ -88,7 +92,7 @@ class WorkService:
                 params = {"as_of": at, "customer": customer, "currency": st.currency}
                 ledger = ledger_relation(con)
                 load_task_events(con, params, ledger)
-                oc.build_outcomes(con, st, at, ledger)
+                oc.build_outcomes(con, st, at, ledger, rules)
                 if usage:
                     load_usage(con, params, self.usage_source, ledger=ledger, by_model=by_model)
                     build_tasks(con, params=params, abandon_after_seconds=st.abandon_after_seconds, ledger=ledger,
@@ -96,6 +100,13 @@ class WorkService:
             yield Run(con, params)
         finally:
             con.close()
+
+    def customer_rules(self, customer: str | None = None, explicit: str | None = None) -> list[RuleRow]:
+        """The outcome rules of the customers' plans (none without the billing service)."""
+        if self.billing is None:
+            return []
+        rows = plan_rules(self.billing())
+        return [r for r in rows if (customer is None or r[0] == customer) and r[1] != explicit]
 
     # -- tasks and rollups ----------------------------------------------------------------
     def tasks(self, *, workflow: str | None = None, customer: str | None = None, status: str | None = None,
@@ -180,14 +191,16 @@ class WorkService:
                           rule: OutcomeRule | None = None, as_of: object = None) -> list[oc.OutcomeLine]:
         """Outcomes billable in ``[start, end)`` for a customer (``None``: all customers)."""
         st = self._outcome_settings(outcome, rule)
-        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
+        with self.session(customer=customer, as_of=as_of, usage=False, settings=st,
+                          explicit=outcome if rule is not None else None) as run:
             return oc.billable_outcomes(run.con, instant(start, "start"), instant(end, "end"), outcome)
 
     def clawbacks(self, customer: str | None, start: object, end: object, *, outcome: str | None = None,
                   rule: OutcomeRule | None = None, as_of: object = None) -> list[oc.OutcomeLine]:
         """Reopens in ``[start, end)`` of outcomes billed in an earlier period."""
         st = self._outcome_settings(outcome, rule)
-        with self.session(customer=customer, as_of=as_of, usage=False, settings=st) as run:
+        with self.session(customer=customer, as_of=as_of, usage=False, settings=st,
+                          explicit=outcome if rule is not None else None) as run:
             return oc.clawbacks(run.con, instant(start, "start"), instant(end, "end"), outcome)
 
     def outcome_timeline(self, *, customer: str | None = None, start: object = None, end: object = None,

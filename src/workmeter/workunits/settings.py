@@ -22,7 +22,9 @@ Outcome semantics (per outcome type, :class:`OutcomeRule`)
     * A ``"reopened"`` outcome after billing claws the outcome back at the
       reopen's time (a credit in the period holding the reopen, whatever period
       billed it). After a clawback the task may bill that outcome again.
-    Unknown outcome types follow ``default_outcome_rule``.
+    Unknown outcome types follow ``default_outcome_rule``. A customer's plan that bills
+    the outcome type (``per_outcome`` charge) sets the rule for that customer's outcomes
+    first (:mod:`workmeter.workunits.plan_rules`).
 """
 
 from __future__ import annotations
