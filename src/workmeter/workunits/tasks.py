@@ -38,6 +38,9 @@ _STATUS_CASE = " ".join(f"WHEN '{t}' THEN '{s}'" for t, s in TERMINAL_TYPES.item
 _SUMS = ", ".join(f'sum("{c}") AS "{c}"' for c in COUNT_COLUMNS)
 _TOKENS = " + ".join(f'"{c}"' for c in COUNT_COLUMNS if c not in ("reasoning", "web_search"))
 
+#: Attributes a task takes from its earliest event naming them.
+EVENT_ATTRIBUTES: tuple[str, ...] = ("workflow", "parent_task_id", "team", "project", "user")
+
 _EV = f"""
 ev AS (
   SELECT customer, task_id,
@@ -45,13 +48,20 @@ ev AS (
          min(time) AS first_ev, max(time) AS last_ev,
          arg_max(type, ord) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_type,
          max(time) FILTER (WHERE type IN ({_TERMINAL})) AS terminal_at,
-         arg_min(workflow, ord) FILTER (WHERE workflow IS NOT NULL) AS workflow,
-         arg_min(parent_task_id, ord) FILTER (WHERE parent_task_id IS NOT NULL) AS parent_task_id,
-         arg_min(team, ord) FILTER (WHERE team IS NOT NULL) AS team,
-         arg_min(project, ord) FILTER (WHERE project IS NOT NULL) AS project,
-         arg_min("user", ord) FILTER (WHERE "user" IS NOT NULL) AS "user"
+         {{attributes}}
   FROM _wm_tev GROUP BY ALL
 )"""
+
+
+#: How many task events name each attribute.
+_NAMED = "SELECT " + ", ".join(f'count("{a}")' for a in EVENT_ATTRIBUTES) + " FROM _wm_tev"
+
+
+def _attributes(present: frozenset[str]) -> str:
+    """The attribute columns of ``ev``; one no task event names is simply NULL (no aggregate to run)."""
+    return ", ".join(f'arg_min("{a}", ord) FILTER (WHERE "{a}" IS NOT NULL) AS "{a}"' if a in present
+                     else f'NULL::VARCHAR AS "{a}"' for a in EVENT_ATTRIBUTES)
+
 
 #: A task's models as a bit mask over ``_wm_mid`` ids; each distinct mask becomes its sorted list once.
 _MASKED = ("bit_or(1::UBIGINT << m.id) AS mset",
@@ -74,10 +84,12 @@ us AS (
 )"""
 
 
-def _own_sql(masked: bool | None) -> str:
-    """``_wm_own``; ``masked``: models as a bit mask (True), as lists (False), not known (None)."""
+def _own_sql(masked: bool | None, present: frozenset[str] = frozenset(EVENT_ATTRIBUTES)) -> str:
+    """``_wm_own``; ``masked``: models as a bit mask (True), as lists (False), not known (None);
+    ``present``: the attributes some task event names."""
+    attributes = _attributes(present)
     if masked is None:
-        return _OWN.format(us=_PLAIN_US, listed="NULL::VARCHAR[]", join="")
+        return _OWN.format(us=_PLAIN_US, listed="NULL::VARCHAR[]", join="", attributes=attributes)
     models, source, sets, listed, join = _MASKED if masked else _LISTED
     return _OWN.format(us=f"""
 us AS MATERIALIZED (
@@ -87,12 +99,12 @@ us AS MATERIALIZED (
          arg_max(u.model, (coalesce(u.cost, 0), u.calls, u.model)) AS model
   FROM {source}
   WHERE u.task_id IS NOT NULL GROUP BY u.customer, u.task_id
-){sets}""", listed=f"coalesce({listed}, [])", join=join)
+){sets}""", listed=f"coalesce({listed}, [])", join=join, attributes=attributes)
 
 
 _OWN = f"""
 CREATE OR REPLACE TEMP TABLE _wm_own AS
-WITH {_EV.replace("{", "{{").replace("}", "}}")},{{us}}
+WITH {_EV},{{us}}
 SELECT coalesce(ev.customer, us.customer) AS customer, coalesce(ev.task_id, us.task_id) AS task_id,
        ev.workflow, ev.team, ev.project, ev."user",
        ev.parent_task_id,
@@ -201,12 +213,14 @@ def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], aband
 
     Without ``by_model`` (``_wm_um`` per task, not per model) ``models`` and ``model`` are NULL;
     without ``materialize`` ``_wm_tasks`` is a view (for one query that reads a few of its columns)."""
+    counts = con.execute(_NAMED).fetchone()
+    present = frozenset(a for a, n in zip(EVENT_ATTRIBUTES, counts or (), strict=True) if n)
     if by_model:
         con.execute(_MODEL_IDS)
         models = con.execute("SELECT count(*) FROM _wm_mid").fetchone()
-        con.execute(_own_sql(masked=bool(models and models[0] <= _MASK_BITS)))
+        con.execute(_own_sql(bool(models and models[0] <= _MASK_BITS), present))
     else:
-        con.execute(_own_sql(masked=None))
+        con.execute(_own_sql(None, present))
     con.execute(_NEED)
     need = con.execute("SELECT count(*) FROM _wm_need").fetchone()
     if need and need[0]:
