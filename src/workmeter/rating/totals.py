@@ -1,6 +1,6 @@
 """Exact cost per group for reports with few groups (per customer and month, say).
 
-:func:`cost_by` gives, per group, the event count, the exact cost and the
+:func:`~workmeter.rating.aggregate.cost_by` gives, per group, the event count, the exact cost and the
 unpriced event count — the same numbers as ``SELECT …, count(*), sum(cost),
 count(*) FILTER (WHERE NOT priced) FROM rated_events GROUP BY …``, read in
 one snapshot. It is the cheapest exact way there, in up to two passes:
@@ -9,9 +9,10 @@ one snapshot. It is the cheapest exact way there, in up to two passes:
    product of its counts with the row's whole pico-dollar unit prices
    (``pp_<bucket>``), summed per group as HUGEINT and scaled once at the end.
    A row that can price no event (it has an unpriced reason) carries zero
-   prices, so nothing in this pass is a NULL or a branch: the pass also
-   counts, per group, the events that found a row, the events on such
-   reasonless rows, and the events the integer product priced;
+   prices, so the pass needs no per-event branch: it also counts, per group,
+   the events that found a row, the events on rows with a reason, and the
+   events the integer product priced (NULL: no row, a price finer than a
+   pico-dollar, or an overflow);
 2. only when some priced event was not priced by the integer product (a row
    with prices finer than a pico-dollar per unit, or a product past 2^63
    pico-dollars), a second pass adds those events' DECIMAL costs exactly as
@@ -44,9 +45,7 @@ from workmeter.rating.store import (
 )
 
 _ROWS, _FAST, _SLOW = "_wm_cb_rows", "_wm_cb_fast", "_wm_cb_slow"
-
-
-_MAX = 2**63 - 1
+_MAX = 2**63 - 1  # no limit on a bucket's count
 
 
 def _rows_sql(cards: str) -> str:
