@@ -44,6 +44,7 @@ from workmeter.rating.store import (
     slow_sql,
     usage_events_sql,
 )
+from workmeter.rating.totals import cost_rows
 from workmeter.store.duckdb import Database
 
 #: Count columns summed per group (the priced buckets and ``reasoning``).
@@ -249,8 +250,6 @@ def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Se
     :mod:`workmeter.rating.totals`; ``groups`` and ``where`` read the usage event's
     ``live_events`` columns.
     """
-    from workmeter.rating.totals import cost_rows
-
     cur = db.read()
     names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events"]
     with snapshot(cur):
