@@ -92,3 +92,13 @@ def test_summed_then_scaled_costs_equal_the_view(wm: Workmeter, ledger: dict[str
         "SELECT subject, date_trunc('month', time), count(*), sum(cost), count(*) FILTER (WHERE NOT priced) "
         "FROM rated_events GROUP BY ALL ORDER BY ALL").fetchall()
     assert [tuple(r.values()) for r in got] == view
+
+
+def test_cost_by_without_groups_is_the_ledger_total(wm: Workmeter, ledger: dict[str, dict[str, Any]]) -> None:
+    from workmeter.rating.aggregate import cost_by
+
+    wm.rater.refresh()
+    total = wm.db.read().execute(
+        "SELECT count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM rated_events").fetchone()
+    assert [tuple(r.values()) for r in cost_by(wm.db, [])] == [total]
+    assert total is not None and total[2] == 2  # an unknown model and an unlisted tier, never $0

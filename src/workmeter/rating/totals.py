@@ -75,12 +75,13 @@ def _events_sql(where: str, checked: tuple[str, ...]) -> str:
 
 
 def _keys(groups: Sequence[str]) -> str:
-    return ", ".join(f"{g} AS g{i}" for i, g in enumerate(groups))
+    """``g0, g1, …`` select items, each followed by a comma (none for no groups: one total row)."""
+    return "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
 
 
 def _fast_sql(groups: Sequence[str], where: str, checked: tuple[str, ...]) -> str:
     return f"""
-SELECT {_keys(groups)}, count(*) AS events, sum(wm_fast) AS pico, count(wm_fast) AS fast,
+SELECT {_keys(groups)}count(*) AS events, sum(wm_fast) AS pico, count(wm_fast) AS fast,
        count(wm_rid) AS matched, coalesce(sum(wm_dead), 0) AS dead
 FROM {_events_sql(where, checked)} r
 GROUP BY ALL"""
@@ -89,20 +90,20 @@ GROUP BY ALL"""
 def _slow_sql(groups: Sequence[str], where: str, checked: tuple[str, ...]) -> str:
     slow = " + ".join(slow_sql(b) for b in RATED_BUCKETS)
     return f"""
-SELECT {_keys(groups)}, sum({slow}) AS other
+SELECT {_keys(groups)}sum({slow}) AS other
 FROM {_events_sql(where, checked)} r
 WHERE wm_rid IS NOT NULL AND wm_dead = 0 AND wm_fast IS NULL
 GROUP BY ALL"""
 
 
 def _result_sql(n: int, slow: bool) -> str:
-    names = ", ".join(f"a.g{i}" for i in range(n))
+    names = "".join(f"a.g{i}, " for i in range(n))
     unpriced = "a.events - a.matched + a.dead"
     other = "coalesce(s.other, 0)" if slow else "0"
     on = " AND ".join(f"s.g{i} IS NOT DISTINCT FROM a.g{i}" for i in range(n)) or "TRUE"
     join = f"LEFT JOIN {_SLOW} s ON {on}" if slow else ""
     return f"""
-SELECT {names}, a.events,
+SELECT {names}a.events,
        CASE WHEN a.events > {unpriced} THEN coalesce(a.pico::DECIMAL(38, 0) * {PICO}, 0) + {other} END AS cost,
        {unpriced} AS unpriced_events
 FROM {_FAST} a {join}
