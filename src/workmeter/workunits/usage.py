@@ -61,7 +61,8 @@ def usage_events(source: str, where: str) -> str:
 def usage_sql(source: str, where: str, by_model: bool = True) -> str:
     """``_wm_um``: per (customer, task, model) calls, counts, exact cost, unpriced calls, first and last call."""
     model, by = ("r.model", ", r.model") if by_model else ("NULL::VARCHAR AS model", "")
-    sums = ", ".join(f'coalesce(sum(r."{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
+    sums = ", ".join(f'coalesce(sum(r."n_{c}"), 0) AS "{c}"' for c in COUNT_COLUMNS)
+    raw = ", ".join(f'e."{c}" AS "n_{c}"' for c in COUNT_COLUMNS)
     prices = ", ".join(f"k.pp_{b}, k.p_{b}" for b in RATED_BUCKETS)
     counts = ", ".join(f'{qty(b)} AS "{b}"' for b in RATED_BUCKETS if b != "request")
     slow = " + ".join(slow_sql(b) for b in RATED_BUCKETS)
@@ -74,7 +75,7 @@ SELECT r.customer, r.task_id, {model}, count(*) AS calls, {sums},
 FROM (
   SELECT *, CASE WHEN priced AND fast IS NULL THEN {slow} END AS slow
   FROM (SELECT *, CASE WHEN priced THEN try({dot_sql(RATED_BUCKETS)}) END AS fast FROM (
-    SELECT e.subject AS customer, e.task_id, e.model, e.time, e.reasoning, {counts}, {prices},
+    SELECT e.subject AS customer, e.task_id, e.model, e.time, {raw}, {counts}, {prices},
            ({reason_sql()}) IS NULL AS priced
     FROM {usage_events(source, where)} e {join_sql(LOOKUP)}) r) r
 ) r
