@@ -99,7 +99,7 @@ def parse_events(body: bytes, media: str, max_events: int) -> tuple[list[str], b
     kind = first.group(1) if first else b""
     try:
         if kind == b"{" and media != BATCH:
-            return [_text(_ONE.decode(body))], True
+            return _texts([_ONE.decode(body)]), True
         if kind != b"[" or media == SINGLE:
             _ONE.decode(body)  # invalid JSON is said so before the shape
             want = "one JSON object" if media == SINGLE else "a JSON array" if media == BATCH else \
@@ -110,16 +110,16 @@ def parse_events(body: bytes, media: str, max_events: int) -> tuple[list[str], b
         raise InvalidInput(f"body is not valid JSON: {exc}", where="body") from None
     if len(items) > max_events:
         raise InvalidInput(f"{len(items)} events in one request; the limit is {max_events}", where="body")
-    texts = [_text(item) for item in items]
+    texts = _texts(items)
     for i, text in enumerate(texts):
         if text[0] != "{":
             raise InvalidInput("every array item must be a JSON object (a CloudEvent)", where=f"body[{i}]")
     return texts, False
 
 
-def _text(item: msgspec.Raw) -> str:
+def _texts(items: list[msgspec.Raw]) -> list[str]:
     try:
-        return str(item, "utf-8")
+        return [str(item, "utf-8") for item in items]
     except UnicodeDecodeError:
         raise InvalidInput("body is not valid UTF-8", where="body") from None
 
