@@ -96,15 +96,16 @@ PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN dat
 def retries_sql(ledger: str = "live_events") -> str:
     """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task.
 
-    Only calls whose data mentions ``prompt_hash`` are grouped (the others have none)."""
+    Only calls whose data mentions ``prompt_hash`` are parsed and grouped (the others have none)."""
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_retry AS
 SELECT customer, task_id, sum(n - 1) AS retries
-FROM (SELECT subject AS customer, task_id, data->>'$.prompt_hash' AS prompt_hash, count(*) AS n
-      FROM {ledger} WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER}
-        AND contains(CAST(data AS VARCHAR), 'prompt_hash')
+FROM (SELECT customer, task_id, prompt_hash, count(*) AS n
+      FROM (SELECT subject AS customer, task_id, {PROMPT_HASH} AS prompt_hash
+            FROM {ledger} WHERE type = 'llm.usage' AND task_id IS NOT NULL AND {_FILTER})
+      WHERE prompt_hash IS NOT NULL
       GROUP BY ALL)
-WHERE prompt_hash IS NOT NULL AND n > 1
+WHERE n > 1
 GROUP BY ALL
 """
 
