@@ -207,12 +207,18 @@ LEFT JOIN sub s ON s.customer = o.customer AND s.task_id = o.task_id
 """
 
 
+_ROOT_COLUMN = "coalesce(r.root_task_id, o.task_id) AS root_task_id"
+_ROOT_JOIN = "LEFT JOIN root r ON r.customer = o.customer AND r.task_id = o.task_id\n"
+assert _ROOT_COLUMN in _TASKS and _ROOT_JOIN in _TASKS
+
+
 def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], abandon_after_seconds: int,
                 ledger: str = "live_events", by_model: bool = True, materialize: bool = True) -> None:
     """Create ``_wm_tasks`` from ``_wm_tev``, ``_wm_um``, ``_wm_retry`` and ``_wm_tout``.
 
     Without ``by_model`` (``_wm_um`` per task, not per model) ``models`` and ``model`` are NULL;
-    without ``materialize`` ``_wm_tasks`` is a view (for one query that reads a few of its columns)."""
+    without ``materialize`` ``_wm_tasks`` is a view for one rollup query, which reads a few of its
+    columns (``root_task_id`` is NULL there: no rollup groups by it)."""
     counts = con.execute(_NAMED).fetchone()
     present = frozenset(a for a, n in zip(EVENT_ATTRIBUTES, counts or (), strict=True) if n)
     if by_model:
@@ -237,4 +243,5 @@ def build_tasks(con: duckdb.DuckDBPyConnection, *, params: dict[str, Any], aband
     else:  # a view takes no parameters: the instant and the wait are written in
         at = params["as_of"].isoformat()
         con.execute(_TASKS.replace("CREATE OR REPLACE TEMP TABLE", "CREATE OR REPLACE TEMP VIEW")
+                    .replace(_ROOT_COLUMN, "NULL::VARCHAR AS root_task_id").replace(_ROOT_JOIN, "")
                     .replace("$as_of", f"'{at}'::TIMESTAMPTZ").replace("$abandon_s", str(int(abandon_after_seconds))))
