@@ -44,7 +44,7 @@ PLACEHOLDER = b"#TAG#"
 
 
 # -- server side --------------------------------------------------------------------------
-def serve(port: int, db: str, max_events: int) -> None:
+def serve(port: int, db: str, max_events: int, db_threads: int | None) -> None:
     import uvicorn
     from fastapi import Request, Security
     from starlette.responses import Response
@@ -54,7 +54,7 @@ def serve(port: int, db: str, max_events: int) -> None:
     from workmeter.interfaces.api.body import media_type, read_body
     from workmeter.interfaces.api.routes_ingest import bind_subject, check_media, parse_events
 
-    settings = ServerSettings(db=Path(db), port=port, max_events_per_request=max_events)
+    settings = ServerSettings(db=Path(db), port=port, max_events_per_request=max_events, db_threads=db_threads)
     app = create_app(settings)
 
     @app.post("/bench/discard", status_code=204, response_class=Response, response_model=None,
@@ -222,11 +222,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--skip-discard", action="store_true", help="run the durable phase only")
+    parser.add_argument("--db-threads", type=int, default=None, help="DuckDB threads of the server (default: DuckDB's)")
     parser.add_argument("--db", default=None, help="DuckDB file (default: a fresh temporary one)")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.db, args.batch)
+        serve(args.serve, args.db, args.batch, args.db_threads)
         return
     from workmeter.app import Workmeter
 
@@ -238,8 +239,9 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--db", db, "--batch", str(args.batch)],
-                            env=env)
+    threads = ["--db-threads", str(args.db_threads)] if args.db_threads else []
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--db", db, "--batch", str(args.batch),
+                             *threads], env=env)
     phases = []
     try:
         wait_ready(port, proc)

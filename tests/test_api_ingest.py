@@ -302,7 +302,7 @@ def test_logs_are_json_and_never_carry_keys_or_payloads(server: ThreadServer, ca
 
 
 def test_no_auth_says_so_loudly_and_needs_no_key(tmp_path: Path) -> None:
-    server = ProcessServer(tmp_path / "open.duckdb", "--no-auth").start()
+    server = ProcessServer(tmp_path / "open.duckdb", "--no-auth", "--db-threads", "1").start()  # one DuckDB thread
     try:
         assert httpx.post(f"{server.url}/api/v1/events", json=[usage_event("open-1")], timeout=10).status_code == 204
         assert httpx.get(f"{server.url}/api/v1/usage", timeout=10).json()[0]["events"] == 1

@@ -52,7 +52,7 @@ def create_app(settings: ServerSettings, wm: Any = None) -> FastAPI:
         from workmeter.app import Workmeter
 
         owned = wm is None
-        app.state.wm = Workmeter.open(settings.db) if owned else wm
+        app.state.wm = Workmeter.open(settings.db, threads=settings.db_threads) if owned else wm
         app.state.writer = GroupCommitWriter(app.state.wm.ledger, metrics,
                                              max_queued_events=settings.max_queued_events,
                                              max_batch_events=settings.max_batch_events)

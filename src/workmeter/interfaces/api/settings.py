@@ -28,6 +28,9 @@ class ServerSettings:
     max_queued_events: int = 200_000
     #: Most events the writer commits in one transaction (group commit).
     max_batch_events: int = 100_000
+    #: DuckDB worker threads (None: DuckDB's default, one per core). On a small machine that
+    #: mostly ingests, 1 leaves a core to HTTP and costs the ledger less CPU per event.
+    db_threads: int | None = None
     #: Attributes naming the customer of an OTLP span (span first, then resource).
     customer_attributes: tuple[str, ...] = DEFAULT_CUSTOMER_ATTRIBUTES
     #: Seconds between writes of API-key last-used times.

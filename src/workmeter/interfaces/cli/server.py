@@ -35,6 +35,8 @@ def serve(
     customer_attribute: list[str] = typer.Option(
         None, "--customer-attribute", envvar="WORKMETER_CUSTOMER_ATTRIBUTES",
         help="OTLP span/resource attribute naming the customer (repeatable; default workmeter.customer)."),
+    db_threads: int = typer.Option(None, "--db-threads", envvar="WORKMETER_DB_THREADS", min=1,
+                                   help="DuckDB worker threads (default: one per core; 1 suits a small ingest box)."),
     log_level: str = typer.Option("info", "--log-level", envvar="WORKMETER_LOG_LEVEL"),
 ) -> None:
     """Run the HTTP API, the OTLP receiver and the ingest endpoint in one process."""
@@ -46,7 +48,7 @@ def serve(
         max_body_bytes=max_body_mb * 1024 * 1024, max_events_per_request=max_events,
         max_queued_events=max_queued,
         customer_attributes=tuple(customer_attribute or DEFAULT_CUSTOMER_ATTRIBUTES),
-        log_level=log_level,
+        db_threads=db_threads, log_level=log_level,
     ))
 
 
