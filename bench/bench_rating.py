@@ -6,7 +6,7 @@ same rows, the rated queries (``rated_events`` summed per customer-month, and
 ``cost_by``: events priced as integers, summed, scaled once — exact decimals
 both), their ratios to the plain SUM, and per-event ``genai_prices.calc_price``
 on a sample, extrapolated to N. Every query groups by the same UTC month
-expression (:func:`workmeter.rating.utc.utc_month_sql`); the plain SUM with
+expression (:func:`workmeter.store.sqltime.utc_month_sql`); the plain SUM with
 ``date_trunc('month', time)`` on the TIMESTAMPTZ column (ICU time zone code)
 is printed beside, once, for reference. Peak RSS is reported for the whole
 process (generation included when the database is new: reuse ``--db`` to
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from workmeter.app import Workmeter
 from workmeter.rating.aggregate import cost_by
-from workmeter.rating.utc import utc_month_sql
+from workmeter.store.sqltime import utc_month_sql
 
 #: (provider, model, tier) mix: flat, tiered (>200k), dated change, time-of-day, batch, unknown.
 KEYS = [

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workmeter.rating.utc import utc_day_sql, utc_day_text_sql, utc_month_sql, utc_month_text_sql
+from workmeter.store.sqltime import utc_day_sql, utc_day_text_sql, utc_month_sql, utc_month_text_sql
 
 offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
 # the inner range keeps every local wall time (any offset) inside Python's year 1..9999

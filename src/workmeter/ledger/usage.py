@@ -14,8 +14,8 @@ from typing import Any
 from workmeter.core.errors import InvalidInput
 from workmeter.core.money import fmt
 from workmeter.normalize.buckets import ALL_COUNTS
-from workmeter.rating.utc import utc_day_text_sql, utc_month_text_sql
 from workmeter.store.duckdb import Database
+from workmeter.store.sqltime import utc_day_text_sql, utc_month_text_sql
 
 #: Group key → SQL expression over the event row.
 GROUP_KEYS: dict[str, str] = {
