@@ -38,3 +38,17 @@ def test_a_file_from_a_newer_workmeter_is_refused_with_a_clear_error(tmp_path: P
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
         (str(SCHEMA_VERSION + 1),)]
     con.close()
+
+
+def test_a_report_snapshot_inside_an_open_transaction_is_refused_clearly(tmp_path: Path) -> None:
+    from workmeter.rating.aggregate import snapshot
+
+    wm = Workmeter.open(tmp_path / "s.duckdb")
+    cur = wm.db.read()
+    cur.execute("BEGIN TRANSACTION")
+    with pytest.raises(StorageError, match="without an open transaction"), snapshot(cur):
+        pass
+    cur.execute("ROLLBACK")
+    with snapshot(cur):  # a cursor without a transaction gets its own
+        assert cur.execute("SELECT count(*) FROM live_events").fetchall() == [(0,)]
+    wm.close()

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from workmeter.catalog.model import RATED_BUCKETS
+from workmeter.core.errors import StorageError
 from workmeter.rating.store import (
     NOT_RATED,
     PICO,
@@ -198,14 +199,14 @@ def rated_usage(con: duckdb.DuckDBPyConnection, table: str, groups: Mapping[str,
 def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run the statements of the block in one transaction (one snapshot of the ledger).
 
-    Committed at the end (temp tables made inside stay), rolled back on error;
-    inside a transaction the cursor already has, the block simply joins it.
+    Committed at the end (temp tables made inside stay), rolled back on error. The
+    cursor must have no open transaction: DuckDB aborts an open transaction when
+    another BEGIN is tried inside it, so that is refused before anything runs.
     """
     try:
         con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        yield
-        return
+    except duckdb.TransactionException as exc:
+        raise StorageError("a report snapshot needs a cursor without an open transaction") from exc
     try:
         yield
     except BaseException:
