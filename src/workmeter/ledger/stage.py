@@ -60,7 +60,8 @@ def _data_paths(prefix: tuple[str, ...]) -> list[str]:
 
 def _is_object(text: str) -> str:
     """BOOLEAN: valid JSON ``text`` is an object (first non-blank character ``{``)."""
-    return f"coalesce(starts_with({text}, '{{') OR starts_with(ltrim({text}, {_JSON_WS}), '{{'), false)"
+    return (f"CASE WHEN starts_with({text}, '{{') THEN true "  # a CASE: ltrim copies only the rare others
+            f"ELSE coalesce(starts_with(ltrim({text}, {_JSON_WS}), '{{'), false) END")
 
 
 def _string(text: str) -> str:
