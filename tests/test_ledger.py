@@ -166,3 +166,21 @@ def test_lowercase_t_and_z_are_rfc3339_times(wm: Workmeter) -> None:
     assert statuses(wm.ledger.ingest([ev], with_results=True)) == ["accepted"]
     (when,) = wm.db.read().execute("SELECT time FROM live_events").fetchone()  # type: ignore[misc]
     assert when.isoformat() == "2026-10-01T12:30:00+00:00"
+
+
+def test_ingest_texts_takes_arrow_string_arrays_in_chunks(wm: Workmeter) -> None:
+    import orjson
+    import pyarrow as pa
+    import pytest
+
+    from workmeter.core.errors import InvalidInput
+
+    texts = [orjson.dumps(usage_event(f"t{i}")).decode() for i in range(5)]
+    chunks = pa.chunked_array([pa.array(texts[:2]), pa.array([*texts[2:], "{bad"])])
+    rep = wm.ledger.ingest_texts(chunks, with_results=True)
+    assert statuses(rep) == ["accepted"] * 5 + ["rejected"]
+    assert [r.position for r in rep.results] == list(range(6))
+    assert rep.results[5].reason == "not valid JSON"
+    assert wm.ledger.ingest_texts(pa.array(texts)).duplicates == 5
+    with pytest.raises(InvalidInput, match="Arrow string array"):
+        wm.ledger.ingest_texts(pa.array([1, 2]))

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 
+from workmeter.core.errors import InvalidInput
 from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, classify_sql
 from workmeter.ledger.stage import (
     ENVELOPE_FROM_COLUMNS_SEEN,
@@ -100,10 +102,18 @@ class Ledger:
     def ingest(self, events: Sequence[Mapping[str, Any] | bytes | str], origin: str = "api",
                with_results: bool = False) -> IngestReport:
         """Ingest CloudEvents given as dicts or JSON texts; one transaction."""
-        texts = [_as_text(e) for e in events]
-        table = pa.Table.from_batches(pa.table({
-            "pos": pa.array(range(len(texts)), pa.int64()), "raw": pa.array(texts, pa.string()),
-        }).to_batches(max_chunksize=_MORSEL))
+        return self.ingest_texts(as_text_array(events), origin, with_results)
+
+    def ingest_texts(self, texts: pa.Array | pa.ChunkedArray, origin: str = "api",
+                     with_results: bool = False) -> IngestReport:
+        """Ingest CloudEvents given as an Arrow string array of JSON texts (position = index);
+        one transaction, no per-event Python (the HTTP writer chains its requests' arrays)."""
+        column = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            raise InvalidInput(f"event texts must be an Arrow string array, not {column.type}")
+        pos = pa.array(np.arange(len(column), dtype=np.int64))
+        table = pa.Table.from_arrays([pos, column], names=["pos", "raw"])
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=_MORSEL), schema=table.schema)
         return self._run(ENVELOPE_FROM_TEXT, table, origin, with_results)
 
     def ingest_arrow(self, table: pa.Table, origin: str = "arrow", with_results: bool = False) -> IngestReport:
@@ -258,6 +268,14 @@ class Ledger:
                 "corrections": one("SELECT count(*) FROM corrections"),
                 "conflicts": one("SELECT count(*) FROM conflicts"),
                 "rejects": one("SELECT count(*) FROM rejects")}
+
+
+def as_text_array(events: Sequence[Mapping[str, Any] | bytes | str]) -> pa.Array:
+    """An Arrow string array of the events' JSON texts (texts as they are, objects serialized)."""
+    try:
+        return pa.array(events, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_as_text(e) for e in events], pa.string())
 
 
 def _as_text(event: Mapping[str, Any] | bytes | str) -> str:

@@ -1,10 +1,11 @@
 """Group commit: one writer thread, a bounded queue, one transaction per batch.
 
-Requests hand their events (JSON texts, or objects) to
+Requests hand their events (JSON texts, or objects; made an Arrow string array on the
+request's thread) to
 :meth:`GroupCommitWriter.submit` and await the returned future. The writer
 thread takes every queued request of the same origin (up to
 ``max_batch_events`` events and ``max_batch_bytes`` of request bodies), calls
-``ledger.ingest`` ONCE for all of them (one DuckDB transaction) and only then
+``ledger.ingest_texts`` ONCE for all of them (one DuckDB transaction) and only then
 resolves each request's future with its own slice of the results. So:
 
 * a request is answered 2xx only after its events are committed;
@@ -34,8 +35,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from workmeter.core.errors import Overloaded, StorageError, WorkmeterError
 from workmeter.interfaces.api.metrics import Registry
+from workmeter.ledger.ingest import as_text_array
 
 log = logging.getLogger("workmeter.writer")
 
@@ -52,7 +56,7 @@ class Outcome:
 
 @dataclass
 class _Job:
-    events: list[Any]
+    events: pa.Array  # the request's events as JSON texts (built on the request's own thread)
     nbytes: int
     origin: str
     with_results: bool
@@ -106,7 +110,7 @@ class GroupCommitWriter:
         ``nbytes``: the size of the request body they came in (bounds a group's memory).
         """
         loop = asyncio.get_running_loop()
-        job = _Job(events, nbytes, origin, with_results, loop, loop.create_future())
+        job = _Job(as_text_array(events), nbytes, origin, with_results, loop, loop.create_future())
         with self._cond:
             if self._closing:
                 raise Overloaded("the server is shutting down", where="writer")
@@ -171,13 +175,11 @@ class GroupCommitWriter:
                     expected = self._submitted + len(batch)  # the answered requests, sent again
 
     def _commit(self, batch: list[_Job]) -> None:
-        events: list[Any] = []
-        for job in batch:
-            events.extend(job.events)
+        events = pa.chunked_array([job.events for job in batch], pa.string())
         with_results = any(j.with_results for j in batch)
         started = time.perf_counter()
         try:
-            report = self.ledger.ingest(events, origin=batch[0].origin, with_results=with_results)
+            report = self.ledger.ingest_texts(events, origin=batch[0].origin, with_results=with_results)
         except Exception as exc:  # every waiting request learns of the failure; nothing was committed
             log.exception("commit failed", extra={"events": len(events)})
             failure = exc if isinstance(exc, WorkmeterError) else \
