@@ -62,7 +62,8 @@ SELECT {base} + i * 3 + k, hash('t', i, k), 'bench', 't' || i || '-' || k, type,
 
 USAGE = """
 INSERT INTO events (seq, key_hash, source, id, type, subject, time, provider, model, service_tier, task_id,
-                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search, workflow, data)
+                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search, workflow, data,
+                    prompt_hash)
 SELECT {base} + i, hash('u', i), 'bench', 'u' || i, 'llm.usage',
        'cus_' || ((ti // 10) % {customers}),
        TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_microseconds((ti * 2_000_000)::BIGINT % 2_500_000_000_000)
@@ -73,7 +74,8 @@ SELECT {base} + i, hash('u', i), 'bench', 'u' || i, 'llm.usage',
        CASE WHEN i % 5 = 0 THEN (hash(i * 17) % 8000)::BIGINT ELSE 0 END, 0,
        (hash(i * 23) % 1500)::BIGINT, 0, 0,
        '{workflows}'.split(',')[1 + (ti % {nworkflows})],
-       CASE WHEN i % 10 = 0 THEN json_object('prompt_hash', 'p' || (hash(i) % 3)) END
+       CASE WHEN i % 10 = 0 THEN json_object('prompt_hash', 'p' || (hash(i) % 3)) END,
+       CASE WHEN i % 10 = 0 THEN 'p' || (hash(i) % 3) END
 FROM (SELECT i, ({task_of_call})::BIGINT AS ti FROM range({n}) r(i)) x
 JOIN _models k ON k.idx = x.i % {nmodels}
 """

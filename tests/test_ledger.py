@@ -184,3 +184,9 @@ def test_ingest_texts_takes_arrow_string_arrays_in_chunks(wm: Workmeter) -> None
     assert wm.ledger.ingest_texts(pa.array(texts)).duplicates == 5
     with pytest.raises(InvalidInput, match="Arrow string array"):
         wm.ledger.ingest_texts(pa.array([1, 2]))
+
+
+def test_prompt_hash_is_a_column_of_usage_events(wm: Workmeter) -> None:
+    wm.ledger.ingest([usage_event("h1", prompt_hash="p-1"), usage_event("h2", prompt_hash=7), usage_event("h3")])
+    rows = wm.db.read().execute("SELECT id, prompt_hash FROM live_events ORDER BY id").fetchall()
+    assert rows == [("h1", "p-1"), ("h2", "7"), ("h3", None)]

@@ -21,6 +21,8 @@ from workmeter.store.duckdb import Database, first
 from workmeter.store.schema import EVENT_COLUMNS
 
 _COLS = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
+#: By name: a migrated file's corrections table may order its columns differently.
+_INTO = f'{_COLS}, "action", "reason", "corrected_at", "revision"'
 
 
 def _current(con: Any, source: str, id_: str) -> tuple[Any, ...]:
@@ -52,7 +54,7 @@ def void(db: Database, source: str, id_: str, reason: str) -> int:
         _current(con, source, id_)
         rev = _revision(con, source, id_)
         con.execute(
-            f"INSERT INTO corrections SELECT {_COLS}, 'void', ?, now(), ? FROM live_events "
+            f"INSERT INTO corrections ({_INTO}) SELECT {_COLS}, 'void', ?, now(), ? FROM live_events "
             "WHERE key_hash = hash(?, ?) AND source = ? AND id = ?",
             [reason, rev, source, id_, source, id_])
     return rev
@@ -82,7 +84,7 @@ def amend(db: Database, event: Mapping[str, Any], reason: str) -> int:
         cols = [n for n, _ in EVENT_COLUMNS]
         select = ", ".join(
             "?" if c in ("seq", "ingested_at") else f'"{c}"' for c in cols)
-        con.execute(f"INSERT INTO corrections SELECT {select}, 'amend', ?, now(), ? FROM _astage",
+        con.execute(f"INSERT INTO corrections ({_INTO}) SELECT {select}, 'amend', ?, now(), ? FROM _astage",
                     [seq, ingested_at, reason, rev])
         con.execute("DROP TABLE _astage")
     return rev

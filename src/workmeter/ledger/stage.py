@@ -41,7 +41,7 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "provider": ("provider",), "model": ("model",), "format": ("usage_format",),
     "tier": ("service_tier",), "task": ("task_id",), "attrs": ("attributes",),
     **{f"attr_{k}": ("attributes", k) for k in PROMOTED_ATTRIBUTES},
-    "usage": ("usage",),
+    "usage": ("usage",), "prompt": ("prompt_hash",),
 }
 _JSON_WS = "' ' || chr(9) || chr(10) || chr(13)"
 _FIELD_NAMES = {f: "time_text" if f == "time" else f for f in ENVELOPE_FIELDS}
@@ -261,7 +261,7 @@ SELECT pos, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, specversio
        hash(type, subject, epoch_us(time), CAST(data AS VARCHAR)) AS payload_hash, seen_hash,
        CASE WHEN is_usage THEN provider_s END AS provider, CASE WHEN is_usage THEN model_s END AS model,
        CASE WHEN is_usage THEN fmt END AS usage_format, CASE WHEN is_usage THEN tier END AS service_tier,
-       {_string("d_task")} AS task_id,
+       {_string("d_task")} AS task_id, CASE WHEN is_usage THEN {_scalar("d_prompt")} END AS prompt_hash,
        {buckets},
        {promoted},
        CASE WHEN starts_with(d_attrs, '{{') THEN d_attrs_json END AS attributes

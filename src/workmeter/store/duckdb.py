@@ -15,7 +15,13 @@ from pathlib import Path
 import duckdb
 
 from workmeter.core.errors import StorageError
-from workmeter.store.schema import DDL, LIVE_EVENTS_VIEW, MIGRATIONS, SCHEMA_VERSION
+from workmeter.store.schema import (
+    DDL,
+    LIVE_EVENTS_VIEW,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    layout_version_of_unversioned,
+)
 
 #: WAL size that triggers a checkpoint. DuckDB's default (16 MB) checkpoints every few ingest
 #: batches, and each checkpoint compresses the table's open row group again: measured on 1.2M
@@ -66,7 +72,13 @@ class Database:
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         """Bring the file's layout to :data:`SCHEMA_VERSION` (a new file starts there)."""
         row = first(con.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
-        version = int(row[0]) if row else SCHEMA_VERSION
+        if row:
+            version = int(row[0])
+        else:  # a new file (its tables were just made at this layout) or one from before versions
+            found = first(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' "
+                                      "AND column_name = 'prompt_hash' AND schema_name = 'main' "
+                                      "AND database_name = current_database()"))
+            version = layout_version_of_unversioned(bool(found and found[0]))
         if version > SCHEMA_VERSION:
             raise StorageError(f"database {self.path} was written by a newer workmeter (schema version "
                                f"{version}; this version reads up to {SCHEMA_VERSION}): upgrade workmeter")

@@ -39,6 +39,9 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # the raw event data, usage object included (audit); zstd: 4x smaller and 3x cheaper to
     # write than the automatic choice (dictionary + FSST) on event JSON
     ("data", "JSON USING COMPRESSION zstd"),
+    # data.prompt_hash of a usage event (retry and cache-waste findings group by it); last, so
+    # files migrated from layout 1 (ADD COLUMN appends) have the same column order as new ones
+    ("prompt_hash", "VARCHAR"),
 )
 
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
@@ -46,9 +49,21 @@ PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
 #: The layout version of a database file (meta ``schema_version``). A file records the version
 #: that created it; opening runs :data:`MIGRATIONS` from its version up to this one, in order,
 #: and refuses a file written by a newer workmeter rather than misreading it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_PROMPT_HASH = "data->>'$.prompt_hash'"
 #: version → statements that move a file from that version to the next.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 → 2: data.prompt_hash promoted to a column, filled in for the events already stored
+    1: tuple(stmt for table in ("events", "corrections") for stmt in (
+        f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "prompt_hash" VARCHAR',
+        f"UPDATE {table} SET prompt_hash = {_PROMPT_HASH} "
+        "WHERE type = 'llm.usage' AND contains(CAST(data AS VARCHAR), 'prompt_hash')")),
+}
+
+
+def layout_version_of_unversioned(has_prompt_hash: bool) -> int:
+    """The layout of a file that records no version (written before versions were recorded)."""
+    return SCHEMA_VERSION if has_prompt_hash else 1
 
 
 def _cols(extra: str = "") -> str:

@@ -89,14 +89,14 @@ GROUP BY ALL
 """
 
 
-#: ``data.prompt_hash`` of a usage row; the text test skips the JSON parse on rows without one.
-PROMPT_HASH = "CASE WHEN contains(CAST(data AS VARCHAR), 'prompt_hash') THEN data->>'$.prompt_hash' END"
+#: ``data.prompt_hash`` of a usage row (a ledger column, filled at ingest).
+PROMPT_HASH = "prompt_hash"
 
 
 def retries_sql(ledger: str = "live_events") -> str:
     """``_wm_retry``: per task, calls repeating a prompt hash already seen in that task.
 
-    Only calls whose data mentions ``prompt_hash`` are parsed and grouped (the others have none)."""
+    Only calls with a prompt hash are grouped."""
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_retry AS
 SELECT customer, task_id, sum(n - 1) AS retries
@@ -120,7 +120,7 @@ def prompt_calls_sql(source: str = USAGE_SOURCE) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE _wm_ph AS
 SELECT * EXCLUDE (prompt_hash), prompt_hash FROM (
-  SELECT r.subject AS customer, r.task_id, {PROMPT_HASH.replace("data", "r.data")} AS prompt_hash, r.time, r.seq,
+  SELECT r.subject AS customer, r.task_id, r.{PROMPT_HASH} AS prompt_hash, r.time, r.seq,
          r.provider, r.model, r.service_tier, r.rating_run, r.workflow, r.input, {tokens} AS tokens,
          {total_input} AS total_input, r.cost, r.cost_input, NULL::DECIMAL(38, 24) AS cache_read_price
   FROM {source} r WHERE {_FILTER.replace("time", "r.time").replace("subject", "r.subject")}
