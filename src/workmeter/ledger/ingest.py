@@ -127,7 +127,7 @@ class Ledger:
         return self._run(envelope_sql, None, origin, with_results)
 
     def _run(self, sql: str, table: pa.Table | None, origin: str, with_results: bool,
-             columnar: bool = False) -> IngestReport:
+             columnar: bool = False, copy_new: bool = False) -> IngestReport:
         """One transaction. ``sql``: the envelope SQL, or with ``columnar`` the input relation;
         ``table`` (if any) is registered as the ``{input}`` of either."""
         with self.db.write() as con:
@@ -136,7 +136,7 @@ class Ledger:
             try:
                 sql = sql.replace("{input}", "_input")
                 if columnar:
-                    return self._ingest_columns(con, sql, origin, with_results)
+                    return self._ingest_columns(con, sql, origin, with_results, copy_new)
                 text_input = table is not None and "raw" in table.column_names
                 return self._stage_and_append(con, sql, origin, with_results, seen_in_stage=False,
                                               text_input=text_input)
@@ -145,15 +145,21 @@ class Ledger:
                     con.unregister("_input")
 
     def _ingest_columns(self, con: duckdb.DuckDBPyConnection, relation: str, origin: str,
-                        with_results: bool) -> IngestReport:
+                        with_results: bool, copy_new: bool = False) -> IngestReport:
         """Columnar input: find stored keys first (source and id only). When many are stored
         (a file sent again), drop exact re-sends of stored events without parsing them and
-        stage the rest; else stage the batch with the stored hashes of the few."""
+        stage the rest; else stage the batch with the stored hashes of the few.
+
+        ``copy_new``: stage new events from a temp copy of ``relation`` (DuckDB scans one Parquet
+        row group with one thread; a temp table with every thread: 22-25% less wall time)."""
         con.execute(f"CREATE OR REPLACE TEMP TABLE _seen AS {SEEN_FROM_COLUMNS.replace('{input}', relation)}")
         try:
             seen = _count(con, "SELECT count(*) FROM _seen")
             total = _count(con, f"SELECT count(*) FROM {relation}") if seen else 0
             if seen * _RESENT < total or not seen:
+                if copy_new:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _pq AS SELECT * FROM {relation}")
+                    relation = "_pq"
                 envelope = ENVELOPE_FROM_COLUMNS_SEEN.replace("{input}", relation)
                 return self._stage_and_append(con, envelope, origin, with_results, seen_in_stage=True,
                                               text_input=False)
@@ -169,7 +175,7 @@ class Ledger:
                                           text_input=False, stored_dups=dups)
         finally:
             if not _aborted(con):
-                con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys")
+                con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys; DROP TABLE IF EXISTS _pq")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
                           with_results: bool, seen_in_stage: bool, text_input: bool,
@@ -234,16 +240,8 @@ class Ledger:
         return report
 
     def _ingest_parquet_chunk(self, relation: str, origin: str) -> IngestReport:
-        """One chunk of a Parquet file. DuckDB scans one Parquet row group with one thread, and a
-        chunk is often one row group: it is copied to a temp table first (no parsing, cheap), which
-        every thread then scans (measured 22-25% less wall time on 1.2M events)."""
-        with self.db.write() as con:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _pq AS {relation}")
-        try:
-            return self._run("_pq", None, origin, False, columnar=True)
-        finally:
-            with self.db.write() as con:
-                con.execute("DROP TABLE IF EXISTS _pq")
+        """One chunk of a Parquet file (often one row group): new events are staged from a copy."""
+        return self._run(relation, None, origin, False, columnar=True, copy_new=True)
 
     def void(self, source: str, id_: str, reason: str) -> int:
         from workmeter.ledger import corrections
