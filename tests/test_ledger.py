@@ -190,3 +190,12 @@ def test_prompt_hash_is_a_column_of_usage_events(wm: Workmeter) -> None:
     wm.ledger.ingest([usage_event("h1", prompt_hash="p-1"), usage_event("h2", prompt_hash=7), usage_event("h3")])
     rows = wm.db.read().execute("SELECT id, prompt_hash FROM live_events ORDER BY id").fetchall()
     assert rows == [("h1", "p-1"), ("h2", "7"), ("h3", None)]
+
+
+def test_results_can_be_asked_for_some_positions_only(wm: Workmeter) -> None:
+    events = [usage_event(f"r{i}") for i in range(6)]
+    wm.ledger.ingest(events[:2])
+    rep = wm.ledger.ingest(events, with_results=[(1, 3), (5, 6)])
+    assert rep.summary() == {"accepted": 4, "duplicates": 2, "conflicts": 0, "rejected": 0}
+    assert [(r.position, r.status) for r in rep.results] == [(1, "duplicate"), (2, "accepted"), (5, "accepted")]
+    assert wm.ledger.ingest(events, with_results=[]).results == []

@@ -48,6 +48,11 @@ _RESENT = 10
 _RAW_LIMIT = 65536
 
 
+#: Which per-event results an ingest returns: none, all (True), or those whose positions fall in
+#: these half-open ranges (the HTTP writer asks only for the requests that want them).
+Results = bool | Sequence[tuple[int, int]]
+
+
 @dataclass(frozen=True, slots=True)
 class EventResult:
     position: int
@@ -100,12 +105,12 @@ class Ledger:
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(self, events: Sequence[Mapping[str, Any] | bytes | str], origin: str = "api",
-               with_results: bool = False) -> IngestReport:
+               with_results: Results = False) -> IngestReport:
         """Ingest CloudEvents given as dicts or JSON texts; one transaction."""
         return self.ingest_texts(as_text_array(events), origin, with_results)
 
     def ingest_texts(self, texts: pa.Array | pa.ChunkedArray, origin: str = "api",
-                     with_results: bool = False) -> IngestReport:
+                     with_results: Results = False) -> IngestReport:
         """Ingest CloudEvents given as an Arrow string array of JSON texts (position = index);
         one transaction, no per-event Python (the HTTP writer chains its requests' arrays)."""
         column = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
@@ -116,17 +121,17 @@ class Ledger:
         table = pa.Table.from_batches(table.to_batches(max_chunksize=_MORSEL), schema=table.schema)
         return self._run(ENVELOPE_FROM_TEXT, table, origin, with_results)
 
-    def ingest_arrow(self, table: pa.Table, origin: str = "arrow", with_results: bool = False) -> IngestReport:
+    def ingest_arrow(self, table: pa.Table, origin: str = "arrow", with_results: Results = False) -> IngestReport:
         """Ingest a columnar batch: specversion, id, source, type, subject, time, data (JSON text)."""
         if "pos" not in table.column_names:
             table = table.append_column("pos", pa.array(range(table.num_rows), pa.int64()))
         return self._run("{input}", _json_data(table), origin, with_results, columnar=True)
 
-    def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: bool = False) -> IngestReport:
+    def ingest_relation_sql(self, envelope_sql: str, origin: str, with_results: Results = False) -> IngestReport:
         """Ingest from any SQL producing the columnar envelope (e.g. ``read_parquet``)."""
         return self._run(envelope_sql, None, origin, with_results)
 
-    def _run(self, sql: str, table: pa.Table | None, origin: str, with_results: bool,
+    def _run(self, sql: str, table: pa.Table | None, origin: str, with_results: Results,
              columnar: bool = False, copy_new: bool = False) -> IngestReport:
         """One transaction. ``sql``: the envelope SQL, or with ``columnar`` the input relation;
         ``table`` (if any) is registered as the ``{input}`` of either."""
@@ -145,7 +150,7 @@ class Ledger:
                     con.unregister("_input")
 
     def _ingest_columns(self, con: duckdb.DuckDBPyConnection, relation: str, origin: str,
-                        with_results: bool, copy_new: bool = False) -> IngestReport:
+                        with_results: Results, copy_new: bool = False) -> IngestReport:
         """Columnar input: find stored keys first (source and id only). When many are stored
         (a file sent again), drop exact re-sends of stored events without parsing them and
         stage the rest; else stage the batch with the stored hashes of the few.
@@ -168,7 +173,8 @@ class Ledger:
             if dups == total:
                 report = IngestReport(duplicates=dups)
                 if with_results:
-                    rows = con.execute("SELECT pos, source, id FROM _keys ORDER BY pos").fetchall()
+                    rows = con.execute(f"SELECT pos, source, id FROM _keys WHERE {_in_ranges(with_results)} "
+                                       "ORDER BY pos").fetchall()
                     report.results = [EventResult(p, s, i, "duplicate") for p, s, i in rows]
                 return report
             return self._stage_and_append(con, ENVELOPE_FROM_KEYS, origin, with_results, seen_in_stage=True,
@@ -178,7 +184,7 @@ class Ledger:
                 con.execute("DROP TABLE IF EXISTS _seen; DROP TABLE IF EXISTS _keys; DROP TABLE IF EXISTS _pq")
 
     def _stage_and_append(self, con: duckdb.DuckDBPyConnection, envelope_sql: str, origin: str,
-                          with_results: bool, seen_in_stage: bool, text_input: bool,
+                          with_results: Results, seen_in_stage: bool, text_input: bool,
                           stored_dups: int = 0) -> IngestReport:
         """Stage, classify and append one batch (inside the writer's transaction).
 
@@ -206,10 +212,13 @@ class Ledger:
                 f"left(coalesce(raw, CAST(data AS VARCHAR)), {_RAW_LIMIT}) FROM _stage WHERE reason IS NOT NULL",
                 [base, origin])
         if with_results:
-            dups = " UNION ALL SELECT pos, source, id, 'duplicate', NULL FROM _keys WHERE dup" if stored_dups else ""
+            wanted = _in_ranges(with_results)
+            dups = (f" UNION ALL SELECT pos, source, id, 'duplicate', NULL FROM _keys WHERE dup AND {wanted}"
+                    if stored_dups else "")
             rows = con.execute(
                 "SELECT s.pos, s.source, s.id, coalesce(c.status, 'rejected'), s.reason "
-                f"FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos{dups} ORDER BY 1").fetchall()
+                f"FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos WHERE {wanted.replace('pos', 's.pos')}{dups} "
+                "ORDER BY 1").fetchall()
             report.results = [EventResult(*r) for r in rows]
         con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _cls")
         return report
@@ -310,6 +319,14 @@ def _json_data(table: pa.Table) -> pa.Table:
     json_type = pa.json_(col.type)
     chunks = [pa.ExtensionArray.from_storage(json_type, chunk) for chunk in col.chunks]
     return table.set_column(table.column_names.index("data"), "data", pa.chunked_array(chunks, json_type))
+
+
+def _in_ranges(wanted: Results) -> str:
+    """SQL over ``pos``: the positions whose results are wanted (all when ``wanted`` is True)."""
+    if wanted is True:
+        return "true"
+    ranges = [(int(a), int(b)) for a, b in wanted]  # type: ignore[union-attr]
+    return "(" + " OR ".join(f"(pos >= {a} AND pos < {b})" for a, b in ranges) + ")" if ranges else "false"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -176,7 +176,7 @@ class GroupCommitWriter:
 
     def _commit(self, batch: list[_Job]) -> None:
         events = pa.chunked_array([job.events for job in batch], pa.string())
-        with_results = any(j.with_results for j in batch)
+        with_results = _wanted(batch)
         started = time.perf_counter()
         try:
             report = self.ledger.ingest_texts(events, origin=batch[0].origin, with_results=with_results)
@@ -225,6 +225,19 @@ class GroupCommitWriter:
                 outcomes.append(Outcome({}))
             offset = end
         return outcomes
+
+
+def _wanted(batch: list[_Job]) -> bool | list[tuple[int, int]]:
+    """The results the group needs: none, or the position ranges of the requests that asked
+    (a single event posted beside 40k batched ones does not make the ledger list them all)."""
+    ranges, offset = [], 0
+    for job in batch:
+        if job.with_results:
+            ranges.append((offset, offset + len(job.events)))
+        offset += len(job.events)
+    if not ranges:
+        return False
+    return True if len(ranges) == len(batch) else ranges
 
 
 def _position(result: Any) -> int:
