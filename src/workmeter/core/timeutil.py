@@ -21,6 +21,14 @@ def parse_instant(text: str, *, field: str = "time") -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def parse_day(text: str, field: str) -> date:
+    """``2026-10-01`` → that date; anything else is an error naming ``field``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a date like 2026-10-01", where=field) from None
+
+
 def month_bounds(period: str) -> tuple[datetime, datetime]:
     """``2026-10`` → [2026-10-01, 2026-11-01) in UTC."""
     start = parse_instant(period, field="period")

@@ -35,8 +35,9 @@ class Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
-class CustomerIn(Body):
-    id: Id
+class CustomerFields(Body):
+    """What describes a customer besides its id (absent or null: the default, or unchanged)."""
+
     name: Annotated[str, Field(max_length=200)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     timezone: Annotated[str, Field(json_schema_extra=TZ_SCHEMA)] | None = None
@@ -48,6 +49,16 @@ class CustomerIn(Body):
         if value is not None and value not in TIMEZONES:
             raise ValueError("unknown timezone (use an IANA name like Europe/Paris)")
         return value
+
+
+class CustomerIn(CustomerFields):
+    id: Id
+
+
+class CustomerEditIn(CustomerFields):
+    """The fields to change; absent or null fields keep their value."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 class SubscribeIn(Body):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Query
@@ -69,13 +69,6 @@ def timezone(value: str, field: str = "tz") -> str:
     if value not in TIMEZONES:
         raise InvalidInput(f"unknown timezone {value!r} (use an IANA name like Europe/Paris)", where=field)
     return value
-
-
-def day(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date like 2026-10-01", where=field) from None
 
 
 def by_pattern(keys: Iterable[str], *, allow_empty: bool = False) -> str:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date, datetime
-from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Security
-from pydantic import Field, field_validator
 from starlette.responses import Response
 
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
+from workmeter.core.timeutil import parse_day
 from workmeter.interfaces.api.auth import ADMIN, READ, Principal, check_customer, subjects_for
 from workmeter.interfaces.api.bodies import (
-    Body,
+    CustomerEditIn,
     CustomerIn,
     GrantIn,
     MigrateIn,
@@ -35,10 +34,8 @@ from workmeter.interfaces.api.errors import UnsupportedMedia
 from workmeter.interfaces.api.params import (
     CUSTOMERS,
     FROM,
-    TIMEZONES,
     TO,
     TZ_SCHEMA,
-    day,
     instant,
     object_doc,
     one_customer,
@@ -145,22 +142,6 @@ async def customer_add(request: Request, principal: Principal = Security(ADMIN))
     return JSON([customer.as_dict()])
 
 
-class CustomerEditIn(Body):
-    """The fields to change; absent or null fields keep their value."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    timezone: Annotated[str, Field(json_schema_extra=TZ_SCHEMA)] | None = None
-    issuer: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{0,15}$")] | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in TIMEZONES:
-            raise ValueError("unknown timezone (use an IANA name like Europe/Paris)")
-        return value
-
-
 @router.patch("/api/v1/customers/{customer}",
               summary="Change a customer's name, currency, timezone or issuer; answers the customer",
               responses=object_doc(404, 409, 413), openapi_extra=schema(CustomerEditIn))
@@ -187,7 +168,7 @@ def subscriptions(request: Request, customer: str | None = Query(None, min_lengt
 async def subscribe(request: Request, principal: Principal = Security(ADMIN)) -> Response:
     b = await parse(request, SubscribeIn)
     span = await asyncio.to_thread(request.app.state.wm.billing.subscribe, b.customer, b.plan,
-                                   day(b.start, "start"), b.version)
+                                   parse_day(b.start, "start"), b.version)
     return JSON([span.as_dict()])
 
 
@@ -197,7 +178,7 @@ async def subscribe(request: Request, principal: Principal = Security(ADMIN)) ->
 async def migrate(request: Request, principal: Principal = Security(ADMIN)) -> Response:
     """Effective ``at`` (a local date), by default the first day of each customer's next period."""
     b = await parse(request, MigrateIn)
-    at = day(b.at, "at") if b.at else None
+    at = parse_day(b.at, "at") if b.at else None
     moved = await asyncio.to_thread(request.app.state.wm.billing.migrate, b.plan, b.to_version, b.customer, at)
     return JSON(moved)
 
@@ -208,7 +189,7 @@ async def migrate(request: Request, principal: Principal = Security(ADMIN)) -> R
 async def unsubscribe(request: Request, principal: Principal = Security(ADMIN)) -> Response:
     b = await parse(request, UnsubscribeIn)
     billing = request.app.state.wm.billing
-    await asyncio.to_thread(billing.unsubscribe, b.customer, day(b.end, "end"))
+    await asyncio.to_thread(billing.unsubscribe, b.customer, parse_day(b.end, "end"))
     return JSON(billing.list_subscriptions(b.customer))
 
 

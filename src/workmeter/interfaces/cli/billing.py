@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from workmeter.billing.periods import local_midnight
 from workmeter.core.errors import InvalidInput
-from workmeter.core.timeutil import parse_instant
+from workmeter.core.timeutil import parse_day, parse_instant
 from workmeter.interfaces.cli.common import (
     check_range,
     console,
@@ -66,13 +66,6 @@ def _command(group: typer.Typer, name: str) -> Callable[[Callable[..., None]], C
         return fn
 
     return register_one
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"{text!r} is not a date like 2026-10-01", where=option) from None
 
 
 def _moment(text: str | None, tz: str, option: str) -> datetime | None:
@@ -159,7 +152,7 @@ def subscribe(ctx: typer.Context, customer: str = typer.Argument(...), plan: str
               version: int = typer.Option(None, "--version", help="Plan version (default: latest)."),
               json_out: bool = _JSON) -> None:
     """Put a customer on a plan from a date (a plan change mid-period prorates flat fees by day)."""
-    span = _billing(ctx).subscribe(customer, plan, _day(start, "--start"), version)
+    span = _billing(ctx).subscribe(customer, plan, parse_day(start, "--start"), version)
     report(ctx, [span.as_dict()], json_flag=json_out, title="subscription")
 
 
@@ -177,7 +170,7 @@ def subscriptions_migrate(ctx: typer.Context, plan: str = typer.Argument(...),
                           at: str = typer.Option(None, "--at", help="Local date (default: next period start)."),
                           json_out: bool = _JSON) -> None:
     """Move subscriptions on older versions of a plan to a newer one."""
-    moved = _billing(ctx).migrate(plan, to_version, customer, _day(at, "--at") if at else None)
+    moved = _billing(ctx).migrate(plan, to_version, customer, parse_day(at, "--at") if at else None)
     report(ctx, moved, json_flag=json_out, title="migrated")
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import typer
 
 from workmeter.core.errors import InvalidInput
-from workmeter.interfaces.cli.billing import _JSON, _billing, _command, _day, customers_app, subs_app
+from workmeter.core.timeutil import parse_day
+from workmeter.interfaces.cli.billing import _JSON, _billing, _command, customers_app, subs_app
 from workmeter.interfaces.cli.common import console, report, want_json
 
 
@@ -38,7 +39,7 @@ def subscriptions_end(ctx: typer.Context, customer: str = typer.Argument(...),
                       json_out: bool = _JSON) -> None:
     """End a customer's service from a date: nothing is billed from that day on; shows their plan spans."""
     billing = _billing(ctx)
-    billing.unsubscribe(customer, _day(end, "--end"))
+    billing.unsubscribe(customer, parse_day(end, "--end"))
     spans = billing.list_subscriptions(customer)
     if not want_json(ctx, json_out):
         console.print(f"{customer}: service ends {end} (local date, exclusive)")
