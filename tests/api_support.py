@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -179,3 +181,17 @@ def build_world(folder: Path, template: Path) -> Path:
         conflict = _usage(ACME, 1, 3, f"{ACME}-t1", input=999)
         wm.ledger.ingest([{"specversion": "1.0", "id": "bad", "source": "world", "type": "llm.usage"}, conflict])
     return db
+
+
+@contextmanager
+def served_world(folder: Path, template: Path,
+                 bound: tuple[str, ...] = ()) -> Iterator[tuple[ThreadServer, dict[str, str], Path]]:
+    """The world (:func:`build_world`) served on 127.0.0.1, with keys ``admin``, ``read`` and a read
+    key bound to each customer of ``bound`` (under the customer's id); yields server, keys, database."""
+    db = build_world(folder, template)
+    wm = Workmeter.open(db)
+    keys = {"admin": wm.keys.create("admin")[1], "read": wm.keys.create("read")[1],
+            **{customer: wm.keys.create("read", customer=customer)[1] for customer in bound}}
+    with ThreadServer(wm) as server:
+        yield server, keys, db
+    wm.close()

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from api_support import ACME, ThreadServer, build_world
+from api_support import ACME, ThreadServer, served_world
 from test_api_reports import cli_json
 from test_invoice_scenarios import make_template
-from workmeter.app import Workmeter
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadServer, dict[str, str], Path]]:
-    db = build_world(tmp_path_factory.mktemp("api-catalog"), make_template(tmp_path_factory))
-    wm = Workmeter.open(db)
-    keys = {"admin": wm.keys.create("admin")[1], "read": wm.keys.create("read")[1],
-            ACME: wm.keys.create("read", customer=ACME)[1]}
-    with ThreadServer(wm) as server:
+    with served_world(tmp_path_factory.mktemp("api-catalog"), make_template(tmp_path_factory), (ACME,)) as (server, keys, db):
         yield server, keys, db
-    wm.close()
 
 
 def test_sync_and_check_are_the_cli_json(world: tuple[ThreadServer, dict[str, str], Path]) -> None:

@@ -7,20 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from api_support import ACME, GLOBEX, PLAN, ThreadServer, build_world
+from api_support import ACME, GLOBEX, PLAN, ThreadServer, served_world
 from test_api_reports import cli_json
 from test_invoice_scenarios import make_template
-from workmeter.app import Workmeter
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadServer, dict[str, str], Path]]:
-    db = build_world(tmp_path_factory.mktemp("api-subscriptions"), make_template(tmp_path_factory))
-    wm = Workmeter.open(db)
-    keys = {"admin": wm.keys.create("admin")[1], "read": wm.keys.create("read")[1]}
-    with ThreadServer(wm) as server:
+    with served_world(tmp_path_factory.mktemp("api-subscriptions"), make_template(tmp_path_factory), ()) as (server, keys, db):
         yield server, keys, db
-    wm.close()
 
 
 def test_migrate_moves_customers_to_the_new_version(world: tuple[ThreadServer, dict[str, str], Path]) -> None:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from api_support import ACME, GLOBEX, ThreadServer, build_world
+from api_support import ACME, GLOBEX, ThreadServer, served_world
 from test_invoice_scenarios import (
     FEE_AND_MARKUP,
     apply,
@@ -112,12 +112,8 @@ def test_subscriptions_end_stops_billing_from_that_day(app: Workmeter, tmp_path:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, template: Path) -> Iterator[tuple[ThreadServer, dict[str, str]]]:
-    db = build_world(tmp_path_factory.mktemp("api-edit"), template)
-    wm = Workmeter.open(db)
-    keys = {"admin": wm.keys.create("admin")[1], "read": wm.keys.create("read")[1]}
-    with ThreadServer(wm) as server:
+    with served_world(tmp_path_factory.mktemp("api-edit"), template, ()) as (server, keys, _):
         yield server, keys
-    wm.close()
 
 
 def test_patch_customer_changes_what_may_change(world: tuple[ThreadServer, dict[str, str]]) -> None:

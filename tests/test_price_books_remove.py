@@ -10,7 +10,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from api_support import ACME, ThreadServer, build_world
+from api_support import ACME, ThreadServer, served_world
 from test_invoice_scenarios import make_template
 from test_qa_cli_errors import Invoke, invoke  # noqa: F401 (fixture)
 from workmeter.app import Workmeter
@@ -76,13 +76,8 @@ def test_remove_mistakes_exit_2_or_4(invoke: Invoke, db: Path) -> None:  # noqa:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadServer, dict[str, str]]]:
-    db = build_world(tmp_path_factory.mktemp("api-books"), make_template(tmp_path_factory))
-    wm = Workmeter.open(db)
-    keys = {"admin": wm.keys.create("admin")[1], "read": wm.keys.create("read")[1],
-            ACME: wm.keys.create("read", customer=ACME)[1]}
-    with ThreadServer(wm) as server:
+    with served_world(tmp_path_factory.mktemp("api-books"), make_template(tmp_path_factory), (ACME,)) as (server, keys, _):
         yield server, keys
-    wm.close()
 
 
 def test_books_over_http(world: tuple[ThreadServer, dict[str, str]]) -> None:
