@@ -217,7 +217,7 @@ class Ledger:
                     if stored_dups else "")
             rows = con.execute(
                 "SELECT s.pos, s.source, s.id, coalesce(c.status, 'rejected'), s.reason "
-                f"FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos WHERE {wanted.replace('pos', 's.pos')}{dups} "
+                f"FROM _stage s LEFT JOIN _cls c ON c.pos = s.pos WHERE {_in_ranges(with_results, 's.pos')}{dups} "
                 "ORDER BY 1").fetchall()
             report.results = [EventResult(*r) for r in rows]
         con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _cls")
@@ -321,12 +321,12 @@ def _json_data(table: pa.Table) -> pa.Table:
     return table.set_column(table.column_names.index("data"), "data", pa.chunked_array(chunks, json_type))
 
 
-def _in_ranges(wanted: Results) -> str:
-    """SQL over ``pos``: the positions whose results are wanted (all when ``wanted`` is True)."""
-    if wanted is True:
-        return "true"
-    ranges = [(int(a), int(b)) for a, b in wanted]  # type: ignore[union-attr]
-    return "(" + " OR ".join(f"(pos >= {a} AND pos < {b})" for a, b in ranges) + ")" if ranges else "false"
+def _in_ranges(wanted: Results, pos: str = "pos") -> str:
+    """SQL over the column ``pos``: the positions whose results are wanted."""
+    if isinstance(wanted, bool):
+        return "true" if wanted else "false"
+    ranges = [f"({pos} >= {int(a)} AND {pos} < {int(b)})" for a, b in wanted]
+    return f"({' OR '.join(ranges)})" if ranges else "false"
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
