@@ -15,8 +15,10 @@ groups; :func:`pieces` turns one into pieces for given column values.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeAlias
 
 import numpy as np
@@ -55,8 +57,10 @@ def pieces(template: Template, values: Mapping[str, np.ndarray]) -> list[Piece]:
             out.append(ints(values[part.name]))
         else:
             present = np.asarray(values[part.name], dtype=bool)
-            if present.any():
-                out += group(pieces(part.parts, values), present)
+            if present.all():
+                out += pieces(part.parts, values)
+            elif present.any():
+                out.append(optional(part.parts, values, present))
     return out
 
 
@@ -76,28 +80,32 @@ def join(pieces: Sequence[Piece]) -> pa.Array:
             merged[-1] = last + p
         else:
             merged.append(p)
-    args = [pa.scalar(p) if isinstance(p, str) else p for p in merged]
-    return pc.binary_join_element_wise(*args, "", null_handling="skip")
+    args = [scalar(p) if isinstance(p, str) else p for p in merged]
+    return pc.binary_join_element_wise(*args, scalar(""), null_handling="skip")
 
 
-def group(pieces: Sequence[Piece], present: np.ndarray) -> list[Piece]:
-    """An optional run of pieces: each one null where not ``present`` (the join then skips them)."""
-    if present.all():
-        return list(pieces)
-    absent = pa.array(~present)
-    null = pa.scalar(None, pa.string())
-    out: list[Piece] = []
-    for p in pieces:
-        if isinstance(p, str):
-            out.append(lookup([p], np.where(present, 0, -1)))
-        else:
-            out.append(pc.if_else(absent, null, p))
-    return out
+@lru_cache(maxsize=4096)
+def scalar(text: str) -> pa.Scalar:
+    """``text`` as an Arrow string scalar, made once (pyarrow probes optional modules on each conversion)."""
+    return pa.scalar(text, pa.string())
 
 
-def ints(values: np.ndarray) -> pa.Array:
-    """Decimal text of int64 values."""
-    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
+def optional(parts: tuple[str | Int, ...], values: Mapping[str, np.ndarray], present: np.ndarray) -> pa.Array:
+    """The text of ``parts`` where ``present``, null elsewhere (the final join then skips it).
+
+    The integers are written only where present, and one join that gives
+    null for a row with a null piece assembles the group.
+    """
+    if not any(isinstance(p, Int) for p in parts):
+        return masked(join(list(parts)), present)
+    absent = ~present
+    args = [scalar(p) if isinstance(p, str) else ints(values[p.name], absent) for p in parts]
+    return pc.binary_join_element_wise(*args, scalar(""), null_handling="emit_null")
+
+
+def ints(values: np.ndarray, absent: np.ndarray | None = None) -> pa.Array:
+    """Decimal text of int64 values (null where ``absent``)."""
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64), mask=absent), pa.string())
 
 
 def lookup(texts: Sequence[str] | pa.Array, codes: np.ndarray) -> pa.Array:
@@ -108,37 +116,75 @@ def lookup(texts: Sequence[str] | pa.Array, codes: np.ndarray) -> pa.Array:
     return table.take(index)
 
 
-_MEMO: dict[str, dict[int, str]] = {}
+@dataclass(frozen=True)
+class _Texts:
+    """The texts composed so far for one memo: ``table[where[code]]`` (``where`` is -1 for codes not seen yet)."""
+
+    where: np.ndarray
+    table: pa.Array
+
+
+_MEMO: dict[tuple[str, int], _Texts] = {}
+_MEMO_LOCK = threading.Lock()
 _MEMO_LIMIT = 1_000_000
+_DENSE_LIMIT = 4_000_000
 
 
 def fused(columns: Sequence[tuple[np.ndarray, int]], compose: Callable[..., str], memo: str | None = None) -> pa.Array:
     """One text per row from several small-integer columns ``(values, radix)``.
 
     ``compose(*codes)`` is called once per distinct combination that occurs
-    (and, with a ``memo`` name, once per process: same name, same compose).
+    (and, with a ``memo`` name, once per process: same name, same compose;
+    the composed texts then stay in one Arrow array that each call takes from).
     """
     code = np.zeros(len(columns[0][0]), dtype=np.int64)
     space = 1
     for values, radix in columns:
         code = code * radix + np.asarray(values, dtype=np.int64)
         space *= radix
-    if space <= 4_000_000:
-        present = np.flatnonzero(np.bincount(code, minlength=space))
-        dense = np.full(space, -1, dtype=np.int64)
-        dense[present] = np.arange(len(present))
-        index = dense[code]
-    else:
+    radices = [r for _, r in columns]
+    if memo is None or space > _DENSE_LIMIT:
+        present, rows = _distinct(code, space)
+        return lookup(_compose(present, radices, compose), rows)
+    texts = _MEMO.get((memo, space)) or _learn((memo, space), code, radices, compose)
+    index = texts.where[code]
+    if (index < 0).any():
+        texts = _learn((memo, space), code, radices, compose)
+        index = texts.where[code]
+    return texts.table.take(pa.array(index))
+
+
+def _learn(key: tuple[str, int], code: np.ndarray, radices: list[int], compose: Callable[..., str]) -> _Texts:
+    """Add the texts of the codes in ``code`` missing from the memo ``key`` (one writer at a time; readers
+    keep the snapshot they took). A memo past :data:`_MEMO_LIMIT` texts starts again."""
+    with _MEMO_LOCK:
+        texts = _MEMO.get(key)
+        if texts is None or len(texts.table) > _MEMO_LIMIT:
+            texts = _Texts(np.full(key[1], -1, dtype=np.int32), pa.array([], pa.string()))
+        codes = np.unique(code[texts.where[code] < 0])
+        if len(codes):
+            where = texts.where.copy()
+            where[codes] = len(texts.table) + np.arange(len(codes), dtype=np.int32)
+            added = pa.array(_compose(codes, radices, compose), pa.string())
+            texts = _Texts(where, pa.concat_arrays([texts.table, added]))
+        _MEMO[key] = texts
+        return texts
+
+
+def _distinct(code: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes in order, and each row's position among them."""
+    if space > _DENSE_LIMIT:
         present, index = np.unique(code, return_inverse=True)
-    cache = _MEMO.setdefault(memo, {}) if memo else {}
-    if len(cache) > _MEMO_LIMIT:
-        cache.clear()
-    missing = [int(c) for c in present if int(c) not in cache] if cache else [int(c) for c in present]
-    if missing:
-        digits = _decode(np.array(missing, dtype=np.int64), [r for _, r in columns])
-        for c, args in zip(missing, zip(*digits, strict=True), strict=True):
-            cache[c] = compose(*args)
-    return lookup([cache[int(c)] for c in present], index)
+        return present, index
+    present = np.flatnonzero(np.bincount(code, minlength=space))
+    dense = np.full(space, -1, dtype=np.int64)
+    dense[present] = np.arange(len(present))
+    return present, dense[code]
+
+
+def _compose(codes: np.ndarray, radices: list[int], compose: Callable[..., str]) -> list[str]:
+    digits = _decode(np.asarray(codes, dtype=np.int64), radices)
+    return [compose(*args) for args in zip(*digits, strict=True)]
 
 
 def _decode(codes: np.ndarray, radices: list[int]) -> list[list[int]]:
