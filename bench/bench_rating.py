@@ -45,7 +45,7 @@ KEYS = [
 
 GENERATE = """
 INSERT INTO events (seq, key_hash, source, id, type, subject, time, provider, model, service_tier,
-                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search)
+                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search, rate_key)
 SELECT i, hash(i), 'bench', i::VARCHAR, 'llm.usage', 'cus_' || (hash(i * 7) % {customers}),
        TIMESTAMPTZ '2025-04-01 00:00:00+00' + to_microseconds((hash(i * 3) % {span_us})::BIGINT),
        k.provider, k.model, k.tier,
@@ -54,7 +54,7 @@ SELECT i, hash(i), 'bench', i::VARCHAR, 'llm.usage', 'cus_' || (hash(i * 7) % {c
        CASE WHEN i % 5 = 0 THEN (hash(i * 17) % 8000)::BIGINT ELSE 0 END,
        CASE WHEN i % 50 = 0 THEN (hash(i * 19) % 8000)::BIGINT ELSE 0 END,
        (hash(i * 23) % 1500)::BIGINT, 0,
-       CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END
+       CASE WHEN i % 97 = 0 THEN 1 ELSE 0 END, k.idx + 1
 FROM range({n}) t(i)
 JOIN keys k ON k.idx = i % {nkeys}
 """
@@ -93,6 +93,8 @@ def generate(wm: Workmeter, n: int, customers: int) -> None:
     con = wm.db.conn
     con.execute("CREATE TEMP TABLE keys (idx INTEGER, provider VARCHAR, model VARCHAR, tier VARCHAR)")
     con.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", [[i, *k] for i, k in enumerate(KEYS)])
+    # the rate keys the ledger would give these (provider, model, service_tier) at ingest
+    con.execute("INSERT INTO usage_keys SELECT idx + 1, provider, model, tier FROM keys")
     span_us = int(timedelta(days=180).total_seconds() * 1_000_000)
     con.execute(GENERATE.format(n=n, customers=customers, span_us=span_us, nkeys=len(KEYS)))
     con.execute("CHECKPOINT")

@@ -32,6 +32,7 @@ from workmeter.catalog.model import (
 )
 from workmeter.normalize.buckets import Buckets
 from workmeter.rating.reference import rate_segments
+from workmeter.store.schema import FILL_RATE_KEYS
 
 BASE = datetime(2025, 3, 1, tzinfo=UTC)
 BUCKETS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "web_search")
@@ -122,6 +123,8 @@ def _insert(wm: Workmeter, evs: list[dict[str, Any]], prefix: str) -> None:
                         "VALUES (?, 'p', ?, 'llm.usage', 'c', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                         [base + i + 1, f"{prefix}-{i}", e["time"], e["provider"], e["model"], e["tier"],
                          *(e[b] for b in BUCKETS)])
+        for stmt in FILL_RATE_KEYS:  # as the ledger gives them
+            con.execute(stmt)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -193,8 +196,9 @@ def test_summed_then_priced_equals_the_view(shared: Workmeter, data: st.DataObje
     assert sum(r[8] for r in got) == len(evs) + late
     by_subject = cur.execute(f"SELECT subject, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
                              "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
-    summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run)
-    assert [tuple(r.values()) for r in summed] == by_subject
+    for by_key in (True, False):  # prices picked by integer cell, and by the string join
+        summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run, by_key=by_key)
+        assert [tuple(r.values()) for r in summed] == by_subject
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -218,5 +222,6 @@ def test_cost_by_fast_path_equals_the_view(shared: Workmeter, data: st.DataObjec
     view = wm.db.read().execute(
         f"SELECT model, service_tier, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
         "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
-    got = cost_by(wm.db, ["model", "service_tier"], "id LIKE ?", like, run_id=run)
-    assert [tuple(r.values()) for r in got] == view
+    for by_key in (True, False):
+        got = cost_by(wm.db, ["model", "service_tier"], "id LIKE ?", like, run_id=run, by_key=by_key)
+        assert [tuple(r.values()) for r in got] == view

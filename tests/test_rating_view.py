@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from workmeter.app import Workmeter
+from workmeter.store.schema import FILL_RATE_KEYS
 
 COLS = ("seq", "source", "id", "type", "subject", "time", "provider", "model", "service_tier",
         "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning", "web_search")
@@ -19,6 +20,8 @@ def insert(wm: Workmeter, rows: list[tuple[Any, ...]]) -> None:
         for seq, subject, time, provider, model, tier, *counts in rows:
             con.execute(f"INSERT INTO events ({', '.join(COLS)}) VALUES ({', '.join('?' * len(COLS))})",
                         [seq, "t", str(seq), "llm.usage", subject, time, provider, model, tier, *counts])
+        for stmt in FILL_RATE_KEYS:  # as the ledger gives them
+            con.execute(stmt)
 
 
 def rated(wm: Workmeter) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ import pytest
 from conftest import usage_event
 from workmeter.app import Workmeter
 from workmeter.core.errors import StorageError
+from workmeter.rating.aggregate import cost_by
 from workmeter.store.schema import SCHEMA_VERSION
 
 
@@ -61,7 +62,7 @@ def test_a_layout_1_file_gains_the_prompt_hash_column_filled_from_its_events(tmp
     wm.ledger.void("test", "p3", "test traffic")
     wm.close()
     con = duckdb.connect(str(path))  # make it a file from before the column and before versions
-    con.execute("DROP VIEW live_events")
+    _to_layout_2(con)
     for table in ("events", "corrections"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN prompt_hash")
     con.execute("DELETE FROM meta WHERE key = 'schema_version'")
@@ -74,4 +75,43 @@ def test_a_layout_1_file_gains_the_prompt_hash_column_filled_from_its_events(tmp
     assert wm.db.read().execute("SELECT id FROM live_events").fetchall() == [("p2",)]
     assert wm.db.read().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
         (str(SCHEMA_VERSION),)]
+    wm.close()
+
+
+def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Make a file look like layout 2: no rate keys."""
+    con.execute("DROP VIEW live_events CASCADE")
+    for table in ("events", "corrections"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN rate_key")
+    con.execute("DROP TABLE usage_keys")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def test_a_layout_2_file_gains_rate_keys_and_prices_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "v2.duckdb"
+    wm = Workmeter.open(path)
+    events = [usage_event("k1"), usage_event("k2", model="gpt-4o", provider="openai"),
+              usage_event("k3", model="claude-haiku-4-5", service_tier="batch"), usage_event("k4")]
+    wm.ledger.ingest(events)
+    wm.ledger.amend({**usage_event("k4", model="gpt-4o", provider="openai")}, "wrong model")
+    assert wm.ledger.counts()["events"] == 4
+    before = cost_by(wm.db, ["provider", "model"])
+    keys = wm.db.read().execute("SELECT model, rate_key FROM live_events ORDER BY id").fetchall()
+    wm.close()
+    con = duckdb.connect(str(path))
+    _to_layout_2(con)
+    con.close()
+    wm = Workmeter.open(path)
+    cur = wm.db.read()
+    assert cur.execute("SELECT count(*) FROM live_events WHERE rate_key IS NULL").fetchall() == [(0,)]
+    # the same key gets the same id whichever table it is in; each key has exactly one id
+    assert cur.execute("SELECT count(DISTINCT (provider, model, service_tier)), count(*) FROM usage_keys"
+                       ).fetchall() == [(3, 3)]
+    ids = dict(cur.execute("SELECT id, rate_key FROM live_events").fetchall())
+    assert ids["k2"] == ids["k4"] and len(set(ids.values())) == 3  # the amended k4 is a gpt-4o call now
+    assert [m for m, _ in keys] == [m for m, _ in cur.execute("SELECT model, rate_key FROM live_events ORDER BY id"
+                                                               ).fetchall()]
+    assert cost_by(wm.db, ["provider", "model"]) == before
+    wm.ledger.ingest([usage_event("k5", model="gpt-4o", provider="openai")])  # new events reuse the ids
+    assert cur.execute("SELECT count(*) FROM usage_keys").fetchall() == [(3,)]
     wm.close()

@@ -10,7 +10,7 @@ and in batch order after the last one handed out (:data:`BASE`).
 
 from __future__ import annotations
 
-from workmeter.store.schema import EVENT_COLUMNS
+from workmeter.store.schema import EVENT_COLUMNS, new_usage_keys_sql, rate_key_join
 
 #: Stored events with the key of a valid staged event: key_hash first (one integer column),
 #: then source, id and payload hash only for the rows it found.
@@ -72,10 +72,15 @@ _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
 
 def _insert_events_sql() -> str:
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-    exprs = {"seq": "c.seq", "ingested_at": "now()"}
+    exprs = {"seq": "c.seq", "ingested_at": "now()", "rate_key": "u.key_id"}
     select = ", ".join(exprs.get(c, f's."{c}"') for c in _EVENT_COLS)
     return (f"INSERT INTO events ({cols}) SELECT {select} "
-            "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'")
+            f"FROM _stage s JOIN _cls c ON c.pos = s.pos {rate_key_join('s')} WHERE c.status = 'accepted'")
 
 
+#: Adds the keys of the accepted usage events that ``usage_keys`` lacks (before :data:`INSERT_EVENTS`).
+NEW_USAGE_KEYS = new_usage_keys_sql(
+    "(SELECT s.provider, s.model, s.service_tier FROM _stage s SEMI JOIN _cls c ON c.pos = s.pos "
+    "AND c.status = 'accepted' WHERE s.type = 'llm.usage')")
+#: Appends the accepted events, each usage event with its rate key.
 INSERT_EVENTS = _insert_events_sql()

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 
 from workmeter.core.errors import InvalidInput
-from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, classify_sql
+from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, NEW_USAGE_KEYS, classify_sql
 from workmeter.ledger.stage import (
     ENVELOPE_FROM_COLUMNS_SEEN,
     ENVELOPE_FROM_KEYS,
@@ -198,6 +198,7 @@ class Ledger:
         report = IngestReport(accepted=accepted, duplicates=duplicates + stored_dups, conflicts=conflicts,
                               rejected=rejected)
         if accepted:
+            con.execute(NEW_USAGE_KEYS)
             con.execute(INSERT_EVENTS)
             _advance_seq(con, base + accepted)
         if conflicts:

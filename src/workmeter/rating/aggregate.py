@@ -244,15 +244,15 @@ ORDER BY ALL"""
 
 
 def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Sequence[Any] = (),
-            run_id: int | None = None) -> list[dict[str, Any]]:
+            run_id: int | None = None, by_key: bool = True) -> list[dict[str, Any]]:
     """Rows ``{g0, …, events, cost, unpriced_events}`` (call ``Rater.refresh()`` first for new keys).
 
-    The same rows as :func:`cost_by_sql`, in one snapshot, by the integer fast path of
-    :mod:`workmeter.rating.totals`; ``groups`` and ``where`` read the usage event's
-    ``live_events`` columns.
+    The same rows as :func:`cost_by_sql`, in one snapshot, by the integer fast paths of
+    :mod:`workmeter.rating.keyed` and :mod:`workmeter.rating.totals` (``by_key=False``: the
+    string-join path only); ``groups`` and ``where`` read the usage event's ``live_events`` columns.
     """
     cur = db.read()
     names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events"]
     with snapshot(cur):
-        rows = cost_rows(cur, groups, where, params, cards_sql(run_id))
+        rows = cost_rows(cur, groups, where, params, cards_sql(run_id), by_key)
     return [dict(zip(names, row, strict=True)) for row in rows]

@@ -42,6 +42,9 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # data.prompt_hash of a usage event (retry and cache-waste findings group by it); last, so
     # files migrated from layout 1 (ADD COLUMN appends) have the same column order as new ones
     ("prompt_hash", "VARCHAR"),
+    # the event's (provider, model, service_tier) as a small dense integer (``usage_keys``), set
+    # on usage events at ingest: the rater picks prices by it without comparing strings
+    ("rate_key", "INTEGER"),
 )
 
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
@@ -49,8 +52,42 @@ PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
 #: The layout version of a database file (meta ``schema_version``). A file records the version
 #: that created it; opening runs :data:`MIGRATIONS` from its version up to this one, in order,
 #: and refuses a file written by a newer workmeter rather than misreading it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _PROMPT_HASH = "data->>'$.prompt_hash'"
+#: (provider, model, service_tier) of a usage row, as stored (NULL: absent), equal to a usage key's
+_SAME_KEY = ("u.provider IS NOT DISTINCT FROM {t}.provider AND u.model IS NOT DISTINCT FROM {t}.model "
+             "AND u.service_tier IS NOT DISTINCT FROM {t}.service_tier")
+USAGE_KEYS_DDL = """CREATE TABLE IF NOT EXISTS usage_keys (
+    "key_id" INTEGER PRIMARY KEY, "provider" VARCHAR, "model" VARCHAR, "service_tier" VARCHAR)"""
+
+
+def new_usage_keys_sql(rows: str) -> str:
+    """Add to ``usage_keys`` the (provider, model, service_tier) of ``rows`` (a relation of usage
+    rows) that it lacks, numbered on from the largest ``key_id``. Run it in the writer's transaction
+    (ids are dense and never reused)."""
+    return f"""
+INSERT INTO usage_keys
+SELECT (SELECT coalesce(max(key_id), 0) FROM usage_keys)
+       + row_number() OVER (ORDER BY n.provider, n.model, n.service_tier)::INTEGER, n.*
+FROM (SELECT DISTINCT provider, model, service_tier FROM {rows}) n
+WHERE NOT EXISTS (SELECT 1 FROM usage_keys u WHERE {_SAME_KEY.format(t="n")})"""
+
+
+def rate_key_join(t: str) -> str:
+    """``LEFT JOIN usage_keys u`` on the key of usage row ``t`` (``u.key_id``: its rate_key)."""
+    return f"LEFT JOIN usage_keys u ON {t}.type = 'llm.usage' AND {_SAME_KEY.format(t=t)}"
+
+
+def _fill_rate_keys(table: str) -> tuple[str, ...]:
+    usage = f"(SELECT provider, model, service_tier FROM {table} WHERE type = 'llm.usage')"
+    return (new_usage_keys_sql(usage),
+            f"UPDATE {table} SET rate_key = u.key_id FROM usage_keys u "
+            f"WHERE {table}.type = 'llm.usage' AND {table}.rate_key IS NULL AND {_SAME_KEY.format(t=table)}")
+
+
+#: Statements giving every usage row of ``events`` and ``corrections`` without a rate_key its key
+#: (rows written by the ledger have one; the layout 3 migration and direct inserts use this).
+FILL_RATE_KEYS: tuple[str, ...] = (*_fill_rate_keys("events"), *_fill_rate_keys("corrections"))
 #: version → statements that move a file from that version to the next.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 → 2: data.prompt_hash promoted to a column, filled in for the events already stored
@@ -58,12 +95,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "prompt_hash" VARCHAR',
         f"UPDATE {table} SET prompt_hash = {_PROMPT_HASH} "
         "WHERE type = 'llm.usage' AND contains(CAST(data AS VARCHAR), 'prompt_hash')")),
+    # 2 → 3: the dense rate key of every usage event (usage_keys is created before migrations run)
+    2: (*(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_key" INTEGER' for table in ("events", "corrections")),
+        *FILL_RATE_KEYS),
 }
 
 
 def layout_version_of_unversioned(has_prompt_hash: bool) -> int:
     """The layout of a file that records no version (written before versions were recorded)."""
-    return SCHEMA_VERSION if has_prompt_hash else 1
+    return 2 if has_prompt_hash else 1  # versions are recorded from layout 2 on
 
 
 def _cols(extra: str = "") -> str:
@@ -87,6 +127,7 @@ DDL: tuple[str, ...] = (
     "seq" BIGINT, "received_at" TIMESTAMPTZ, "origin" VARCHAR, "position" BIGINT,
     "source" VARCHAR, "id" VARCHAR, "reason" VARCHAR, "raw" VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS meta ("key" VARCHAR PRIMARY KEY, "value" VARCHAR)""",
+    USAGE_KEYS_DDL,
 )
 
 _COLNAMES = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)

@@ -1,0 +1,96 @@
+"""Cost per group by integer cell (``rating.keyed``) equals the view and the string-join path, on events
+the ledger ingested: a dated price change, a long-context tier, off-peak hours, a bucket without a
+price, an unknown model, a batch tier and an amended event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import usage_event
+from workmeter.app import Workmeter
+from workmeter.rating.aggregate import cost_by, snapshot
+from workmeter.rating.keyed import keyed_rows
+
+OPENAI = {"prompt_tokens": 1000, "completion_tokens": 200}
+EVENTS: list[dict[str, Any]] = [
+    # o3 list prices fell on 2025-06-10: the same usage costs less from then on
+    usage_event("o3-before", provider="openai", model="o3", usage=OPENAI, time="2025-06-09T23:59:59.999999Z"),
+    usage_event("o3-after", provider="openai", model="o3", usage=OPENAI, time="2025-06-10T00:00:00Z"),
+    # claude-sonnet-4-5: whole requests above 200k input tokens are priced higher
+    usage_event("sonnet-long", usage={"input_tokens": 150_000, "cache_read_input_tokens": 60_000,
+                                      "output_tokens": 10}, time="2025-10-01T08:00:00Z"),
+    usage_event("sonnet-short", usage={"input_tokens": 150_000, "output_tokens": 10}, time="2025-10-01T08:00:00Z"),
+    # deepseek-chat: off-peak 16:30–00:30 UTC
+    usage_event("ds-peak", provider="deepseek", model="deepseek-chat", usage=OPENAI, usage_format="openai-chat", time="2025-09-01T10:00:00Z"),
+    usage_event("ds-off", provider="deepseek", model="deepseek-chat", usage=OPENAI, usage_format="openai-chat", time="2025-09-01T16:30:00Z",
+                subject="cus_2"),
+    usage_event("ds-edge", provider="deepseek", model="deepseek-chat", usage=OPENAI, usage_format="openai-chat", time="2025-09-02T00:29:59Z",
+                subject="cus_2"),
+    # a web search on a model without a web-search price: unpriced, never $0
+    usage_event("ds-search", provider="deepseek", model="deepseek-chat", time="2025-09-01T10:00:00Z",
+                usage={"input_tokens": 10, "output_tokens": 1, "server_tool_use": {"web_search_requests": 1}},
+                usage_format="anthropic"),
+    usage_event("mystery", provider="openai", model="gpt-mystery-9", usage=OPENAI, time="2025-09-01T10:00:00Z"),
+    usage_event("haiku-batch", model="claude-haiku-4-5", service_tier="batch", time="2025-11-01T00:00:00Z",
+                subject="cus_2"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Workmeter:
+    wm = Workmeter.open(tmp_path_factory.mktemp("keyed") / "k.duckdb")
+    report = wm.ledger.ingest(EVENTS)
+    assert report.accepted == len(EVENTS), [r["reason"] for r in wm.ledger.rejects()]
+    wm.ledger.amend(usage_event("mystery", provider="openai", model="gpt-4o", usage=OPENAI,
+                                time="2025-09-01T10:00:00Z"), "the model was mistyped")
+    wm.rater.refresh()
+    return wm
+
+
+def _view(wm: Workmeter, groups: str) -> list[tuple[Any, ...]]:
+    return wm.db.read().execute(
+        f"SELECT {groups}, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM rated_events "
+        "GROUP BY ALL ORDER BY ALL").fetchall()
+
+
+@pytest.mark.parametrize("groups", [["subject"], ["id"], ["model", "date_trunc('month', time)"]])
+def test_integer_cells_price_every_rule_like_the_view(app: Workmeter, groups: list[str]) -> None:
+    cur = app.db.read()
+    with snapshot(cur):
+        rows = keyed_rows(cur, groups, "TRUE", [], "rate_cards_current")
+    assert rows is not None  # the integer path applies to ledger-written events
+    view = _view(app, ", ".join(groups))
+    assert rows == view
+    assert [tuple(r.values()) for r in cost_by(app.db, groups, by_key=False)] == view
+
+
+def test_the_rules_change_the_price_as_published(app: Workmeter) -> None:
+    cost = {r["g0"]: r["cost"] for r in cost_by(app.db, ["id"])}
+    assert cost["o3-after"] < cost["o3-before"]
+    assert cost["sonnet-long"] > cost["sonnet-short"]
+    assert cost["ds-off"] < cost["ds-peak"] and cost["ds-edge"] == cost["ds-off"]
+    assert cost["ds-search"] is None and cost["mystery"] is not None  # amended to a priced model
+    unpriced = {r["g0"]: r["unpriced_events"] for r in cost_by(app.db, ["id"])}
+    assert unpriced["ds-search"] == 1 and sum(unpriced.values()) == 1
+
+
+def test_a_filter_and_a_new_key_not_rated_yet(app: Workmeter) -> None:
+    app.ledger.ingest([usage_event("late", provider="openai", model="gpt-late-1", usage=OPENAI,
+                                   time="2025-09-03T10:00:00Z")])
+    got = cost_by(app.db, ["subject"], "time >= ?", ["2025-09-01"])  # not refreshed: "not rated yet"
+    view = app.db.read().execute(
+        "SELECT subject, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM rated_events "
+        "WHERE time >= '2025-09-01' GROUP BY ALL ORDER BY ALL").fetchall()
+    assert [tuple(r.values()) for r in got] == view
+    assert sum(r["unpriced_events"] for r in got) == 2
+
+
+def test_the_last_event_exactly_on_a_price_change(tmp_path: Any) -> None:
+    wm = Workmeter.open(tmp_path / "edge.duckdb")
+    wm.ledger.ingest(EVENTS[:2])  # the newest event is the first instant of the new o3 price
+    wm.rater.refresh()
+    got = {r["g0"]: r["cost"] for r in cost_by(wm.db, ["id"])}
+    assert got == {r[0]: r[2] for r in _view(wm, "id")} and got["o3-after"] < got["o3-before"]
+    wm.close()
