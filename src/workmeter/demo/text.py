@@ -27,6 +27,9 @@ import pyarrow.compute as pc
 
 Piece: TypeAlias = "str | pa.Array | pa.ChunkedArray"
 _HEX2 = np.frombuffer(b"".join(f"{b:02x}".encode() for b in range(256)), dtype=np.uint16).copy()
+_V16 = np.arange(1 << 16, dtype=np.uint32)
+#: The 4 hex digits of every 16-bit value, as the 4 ASCII bytes of a uint32.
+_HEX4 = _HEX2[_V16 >> 8].astype(np.uint32) | (_HEX2[_V16 & 0xFF].astype(np.uint32) << 16)
 
 
 @dataclass(frozen=True)
@@ -196,23 +199,29 @@ def _decode(codes: np.ndarray, radices: list[int]) -> list[list[int]]:
 
 
 def hex_text(n: int, parts: Sequence[str | np.ndarray]) -> pa.StringArray:
-    """Fixed-width text: constants, and uint64 columns written as 16 lowercase hex digits."""
+    """Fixed-width text: constants, and uint64 columns written as 16 lowercase hex digits.
+
+    The rows are written straight into one Arrow buffer (every byte is
+    written, so it is not zeroed first), one part at a time as a field of a
+    fixed-size record.
+    """
     widths = [len(p.encode()) if isinstance(p, str) else 16 for p in parts]
     width = sum(widths)
-    buf = bytearray(n * width)
-    rows = np.frombuffer(buf, dtype=np.uint8).reshape(n, width)
-    at = 0
-    for part, w in zip(parts, widths, strict=True):
+    buf = pa.allocate_buffer(n * width)
+    starts = np.cumsum([0, *widths[:-1]]).tolist()
+    record = np.dtype({"names": [f"p{i}" for i in range(len(parts))], "formats": [f"V{w}" for w in widths],
+                       "offsets": starts, "itemsize": width})
+    rows = np.frombuffer(buf, dtype=record, count=n) if n else np.empty(0, record)
+    for i, part in enumerate(parts):
         if isinstance(part, str):
-            rows[:, at : at + w] = np.frombuffer(part.encode(), dtype=np.uint8)
+            rows[f"p{i}"] = np.frombuffer(part.encode(), dtype=f"V{widths[i]}")[0]
         else:
-            digits = _HEX2[np.asarray(part, dtype=np.uint64).astype(">u8").view(np.uint8).reshape(n, 8)]
-            rows[:, at : at + w] = digits.view(np.uint8).reshape(n, 16)
-        at += w
+            quarters = np.asarray(part, dtype=np.uint64).astype(">u8").view(">u2").astype(np.intp)
+            rows[f"p{i}"] = _HEX4[quarters].view("V16").reshape(n)
     offsets = np.arange(n + 1, dtype=np.int64) * width
     if n * width >= 2**31:
-        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf))
+        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), buf)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), buf)
 
 
 def masked(array: pa.Array, present: np.ndarray) -> pa.Array:
