@@ -84,6 +84,7 @@ def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("events", "corrections"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN rate_key")
     con.execute("DROP TABLE usage_keys")
+    con.execute("UPDATE corrections SET seq = NULL")  # layout 2 matched corrections by (source, id)
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
@@ -107,6 +108,7 @@ def test_a_layout_2_file_gains_rate_keys_and_prices_as_before(tmp_path: Path) ->
     # the same key gets the same id whichever table it is in; each key has exactly one id
     assert cur.execute("SELECT count(DISTINCT (provider, model, service_tier)), count(*) FROM usage_keys"
                        ).fetchall() == [(3, 3)]
+    assert sorted(i for (i,) in cur.execute("SELECT id FROM live_events").fetchall()) == ["k1", "k2", "k3", "k4"]
     ids = dict(cur.execute("SELECT id, rate_key FROM live_events").fetchall())
     assert ids["k2"] == ids["k4"] and len(set(ids.values())) == 3  # the amended k4 is a gpt-4o call now
     assert [m for m, _ in keys] == [m for m, _ in cur.execute("SELECT model, rate_key FROM live_events ORDER BY id"

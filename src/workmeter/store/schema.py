@@ -96,8 +96,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"UPDATE {table} SET prompt_hash = {_PROMPT_HASH} "
         "WHERE type = 'llm.usage' AND contains(CAST(data AS VARCHAR), 'prompt_hash')")),
     # 2 → 3: the dense rate key of every usage event (usage_keys is created before migrations run)
+    # and every correction carries the seq of the event it corrects (live_events matches on it)
     2: (*(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_key" INTEGER' for table in ("events", "corrections")),
-        *FILL_RATE_KEYS),
+        *FILL_RATE_KEYS,
+        "UPDATE corrections SET seq = e.seq FROM events e WHERE e.source = corrections.source "
+        "AND e.id = corrections.id AND corrections.seq IS DISTINCT FROM e.seq"),
 }
 
 
@@ -132,11 +135,14 @@ DDL: tuple[str, ...] = (
 
 _COLNAMES = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
 
+# A correction carries the seq of the event it corrects (seq is unique per stored event, as is
+# (source, id)), so the view finds corrected events by one integer column: no string is read
+# for the events nobody corrected.
+
 LIVE_EVENTS_VIEW = f"""
 CREATE OR REPLACE VIEW live_events AS
 SELECT {_COLNAMES} FROM events e
-WHERE NOT EXISTS (SELECT 1 FROM corrections c WHERE c.key_hash = e.key_hash
-                  AND c.source = e.source AND c.id = e.id)
+WHERE NOT EXISTS (SELECT 1 FROM corrections c WHERE c.seq = e.seq)
 UNION ALL
 SELECT {_COLNAMES} FROM (
     SELECT *, row_number() OVER (PARTITION BY source, id ORDER BY revision DESC) AS rn
