@@ -74,7 +74,10 @@ def usage_frames(rng: np.random.Generator, c: Cols, world: World, first: int) ->
             continue
         sub = {k: v[lo:hi] for k, v in c.items()}
         fmt = FORMATS[code]
-        source = np.where(code == _OTEL, 2, np.where(code == _BUCKETS, 3, (sub["customer"] % 3 == 0).astype(int)))
+        if code in (_OTEL, _BUCKETS):
+            source = np.full(hi - lo, 2 if code == _OTEL else 3)
+        else:
+            source = (sub["customer"] % 3 == 0).astype(np.int64)
         cols = envelope(world, sub["number"], source, np.zeros(hi - lo, int), sub["customer"], sub["time"], sub["offset"])
         cols["data"] = usage_data(usage_values(sub, fmt), fmt, world.customers)
         _spoil(cols, sub["bad"])

@@ -26,11 +26,13 @@ import pyarrow.parquet as pq
 from workmeter.core.errors import InvalidInput
 
 #: zstd (level 1); dictionaries only for the low-cardinality envelope columns; no column statistics
-#: (nothing reads them: the ledger reads every row, and cuts a file by row number, not by value).
+#: (nothing reads them: the ledger reads every row, and cuts a file by row number, not by value);
+#: 4 MiB data pages (fewer compression contexts than the default 1 MiB, same size).
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "use_dictionary": ["specversion", "source", "type", "subject"],
     "write_statistics": False,
+    "data_page_size": 4 << 20,
 }
 FORMATS = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
 _ENVELOPE = ("specversion", "id", "source", "type", "subject", "time")

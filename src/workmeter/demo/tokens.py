@@ -106,7 +106,7 @@ def draw_rest(rng: np.random.Generator, c: Cols, caching: np.ndarray) -> None:
     hit = caching[c["customer"]] & (u < _P["cached"][wf])
     if_hit = np.flatnonzero(hit)
     read = _where(hit, lambda k: prompt[if_hit] * rng.uniform(0.3, 0.95, k), n)
-    read = np.where(provider == OPENAI, read // 128 * 128, read)
+    read = np.where(provider == OPENAI, read & -128, read)  # whole 128-token steps (read >= 0)
     read[(provider != ANTHROPIC) & (prompt < 1024)] = 0
     c["cache_read"] = read
     _cache_writes(rng, c, caching)
