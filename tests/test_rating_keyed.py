@@ -94,3 +94,15 @@ def test_the_last_event_exactly_on_a_price_change(tmp_path: Any) -> None:
     got = {r["g0"]: r["cost"] for r in cost_by(wm.db, ["id"])}
     assert got == {r[0]: r[2] for r in _view(wm, "id")} and got["o3-after"] < got["o3-before"]
     wm.close()
+
+
+@pytest.mark.parametrize("by", ["customer,model,month", "day", ""])
+def test_the_usage_report_equals_the_view_summed(app: Workmeter, by: str) -> None:
+    from workmeter.ledger.usage import usage_report
+    from workmeter.rating.report import rated_usage_report
+
+    app.rater.refresh()
+    got = rated_usage_report(app.db, by, subjects=["cus_1", "cus_2"])
+    assert got == usage_report(app.db, by, subjects=["cus_1", "cus_2"], source="rated_events")
+    assert app.usage(by) == usage_report(app.db, by, source="rated_events")
+    assert sum(r["unpriced_events"] for r in got) >= 1 and all(r["events"] for r in got)

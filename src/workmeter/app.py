@@ -63,9 +63,10 @@ class Workmeter:
     def usage(self, by: str | list[str] | None = None, start: Any = None, end: Any = None,
               subjects: list[str] | None = None) -> list[dict[str, Any]]:
         """The usage report with exact cost: rates any new model key first, then groups."""
-        from workmeter.ledger.usage import usage_report
+        from workmeter.rating.report import rated_usage_report
 
-        return usage_report(self.db, by, start, end, subjects, source=self._rated_view())
+        self.rater.refresh()
+        return rated_usage_report(self.db, by, start, end, subjects)
 
     def _rated_view(self) -> str:
         """The rated-events view, with any new model key rated first."""

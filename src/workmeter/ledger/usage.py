@@ -63,18 +63,23 @@ def time_filter(start: datetime | None, end: datetime | None, subjects: list[str
     return " AND ".join(where), params
 
 
+#: The bucket sums of a usage report row, as aggregates over usage events.
+BUCKET_SUMS: tuple[str, ...] = tuple(f'CAST(coalesce(sum("{b}"), 0) AS BIGINT)' for b in BUCKET_FIELDS)
+
+
 def usage_report(db: Database, by: str | list[str] | None = None, start: datetime | None = None,
                  end: datetime | None = None, subjects: list[str] | None = None,
                  source: str = "live_events") -> list[dict[str, Any]]:
     """Group usage events; ``source`` is ``live_events`` (counts only) or a rated view (with cost).
 
-    Callers that want cost go through ``Workmeter.usage``, which rates new model keys first.
+    Callers that want cost go through ``Workmeter.usage``, which rates new model keys first and
+    sums cost per group without a per-event cost (:func:`workmeter.rating.report.rated_usage_report`).
     """
     keys = parse_by(by)
     rated = source != "live_events"
     where, params = time_filter(start, end, subjects)
     key_sql = "".join(f"{GROUP_KEYS[k]} AS \"{k}\", " for k in keys)
-    sums = ", ".join(f'CAST(coalesce(sum("{b}"), 0) AS BIGINT) AS "{b}"' for b in BUCKET_FIELDS)
+    sums = ", ".join(f'{x} AS "{b}"' for x, b in zip(BUCKET_SUMS, BUCKET_FIELDS, strict=True))
     cost = (", sum(cost) AS cost, count(*) FILTER (WHERE NOT priced) AS unpriced_events" if rated else "")
     sql = (f"SELECT {key_sql}count(*) AS events, {sums}{cost} FROM {source} "
            f"WHERE type = 'llm.usage' AND {where} GROUP BY ALL ORDER BY ALL")

@@ -33,6 +33,7 @@ import duckdb
 
 from workmeter.catalog.model import RATED_BUCKETS
 from workmeter.core.errors import StorageError
+from workmeter.rating.keyed import keyed_rows
 from workmeter.rating.store import (
     NOT_RATED,
     PICO,
@@ -244,15 +245,31 @@ ORDER BY ALL"""
 
 
 def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Sequence[Any] = (),
-            run_id: int | None = None, by_key: bool = True) -> list[dict[str, Any]]:
-    """Rows ``{g0, …, events, cost, unpriced_events}`` (call ``Rater.refresh()`` first for new keys).
+            run_id: int | None = None, by_key: bool = True, extras: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows ``{g0, …, events, cost, unpriced_events, x0, …}`` (call ``Rater.refresh()`` first for new keys).
 
     The same rows as :func:`cost_by_sql`, in one snapshot, by the integer fast paths of
     :mod:`workmeter.rating.keyed` and :mod:`workmeter.rating.totals` (``by_key=False``: the
-    string-join path only); ``groups`` and ``where`` read the usage event's ``live_events`` columns.
+    string-join path only); ``groups``, ``where`` and ``extras`` (more aggregates, e.g.
+    ``sum(input)``) read the usage event's ``live_events`` columns.
     """
     cur = db.read()
-    names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events"]
+    names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events",
+             *(f"x{i}" for i in range(len(extras)))]
     with snapshot(cur):
-        rows = cost_rows(cur, groups, where, params, cards_sql(run_id), by_key)
+        cards = cards_sql(run_id)
+        rows = keyed_rows(cur, groups, where, params, cards, extras) if by_key else None
+        if rows is None and extras:
+            rows = cur.execute(_view_sql(groups, where, run_id, extras), list(params)).fetchall()
+        elif rows is None:
+            rows = cost_rows(cur, groups, where, params, cards)
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _view_sql(groups: Sequence[str], where: str, run_id: int | None, extras: Sequence[str]) -> str:
+    """``cost_by`` rows straight from the rated view (any event, any price)."""
+    source = "rated_events" if run_id is None else f"rated_events_for_run({int(run_id)})"
+    keys = "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
+    more = "".join(f", {x} AS x{i}" for i, x in enumerate(extras))
+    return (f"SELECT {keys}count(*), sum(cost), count(*) FILTER (WHERE NOT priced){more} FROM {source} "
+            f"WHERE {where} GROUP BY ALL ORDER BY ALL")

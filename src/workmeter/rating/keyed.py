@@ -173,8 +173,10 @@ def _keys(groups: Sequence[str]) -> str:
     return "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
 
 
-def _sums_sql(groups: Sequence[str], where: str, dims: list[_Dim], checked: bool) -> str:
-    """Per group: events, Σ pico-dollar dot products, dead events (and priced products under ``try``)."""
+def _sums_sql(groups: Sequence[str], where: str, dims: list[_Dim], checked: bool,
+              extras: Sequence[str] = ()) -> str:
+    """Per group: events, Σ pico-dollar dot products, dead events (and priced products under ``try``),
+    then the ``extras`` (aggregates over the event columns) as ``x0``, ``x1``, …"""
     strides = _strides(dims)
     cell = " + ".join([f"rate_key * {strides[-1]}", *(f"{d.sql()} * {st}" for d, st in zip(dims, strides,
                                                                                            strict=False))])
@@ -182,7 +184,7 @@ def _sums_sql(groups: Sequence[str], where: str, dims: list[_Dim], checked: bool
     dot = f"try({dot})" if checked else dot
     return f"""
 SELECT {_keys(groups)}count(*) AS events, sum(wm_d) AS pico, count(wm_dead) AS dead{
-    ", count(wm_d) AS products" if checked else ""}
+    ", count(wm_d) AS products" if checked else ""}{"".join(f", {x} AS x{i}" for i, x in enumerate(extras))}
 FROM (
   SELECT e.*, {dot} AS wm_d, k.dead AS wm_dead
   FROM (SELECT * FROM live_events WHERE type = 'llm.usage' AND ({where})) e
@@ -207,8 +209,10 @@ def _bounded(con: duckdb.DuckDBPyConnection, cells: pa.Table) -> bool:
 
 
 def keyed_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str, params: Sequence[Any],
-               cards: str) -> list[tuple[Any, ...]] | None:
-    """Rows ``(g0, …, events, cost, unpriced_events)``, ordered, or None (use the string-join path).
+               cards: str, extras: Sequence[str] = ()) -> list[tuple[Any, ...]] | None:
+    """Rows ``(g0, …, events, cost, unpriced_events, x0, …)``, ordered, or None (use another path).
+
+    ``extras`` are more aggregates over the usage events' ``live_events`` columns.
 
     Run it inside a transaction (one snapshot of the ledger)."""
     keyed = first(con.execute(  # stored usage rows without a rate key, and the key range (statistics)
@@ -238,14 +242,15 @@ def keyed_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_CELLS} AS SELECT * FROM _wm_kc_arrow")
     finally:
         con.unregister("_wm_kc_arrow")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SUMS} AS {_sums_sql(groups, where, dims, checked)}", list(params))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SUMS} AS {_sums_sql(groups, where, dims, checked, extras)}", list(params))
     short = first(con.execute(f"SELECT count(*) FROM {_SUMS} WHERE products < events")) if checked else (0,)
     overflow = bool(short and short[0])
     out = None
     if not overflow:
         names = "".join(f"g{i}, " for i in range(len(groups)))
         out = con.execute(f"""
-SELECT {names}events, CASE WHEN events > dead THEN pico::DECIMAL(38, 0) * {PICO} END, dead
+SELECT {names}events, CASE WHEN events > dead THEN pico::DECIMAL(38, 0) * {PICO} END, dead{
+    "".join(f", x{i}" for i in range(len(extras)))}
 FROM {_SUMS} ORDER BY ALL""").fetchall()
     for name in (_SUMS, _CELLS):
         con.execute(f"DROP TABLE IF EXISTS {name}")

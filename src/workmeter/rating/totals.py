@@ -33,7 +33,6 @@ from typing import Any
 import duckdb
 
 from workmeter.catalog.model import RATED_BUCKETS
-from workmeter.rating.keyed import keyed_rows
 from workmeter.rating.store import (
     PICO,
     QTY_BUCKETS,
@@ -112,17 +111,13 @@ ORDER BY ALL"""
 
 
 def cost_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str, params: Sequence[Any],
-              cards: str, by_key: bool = True) -> list[tuple[Any, ...]]:
+              cards: str) -> list[tuple[Any, ...]]:
     """Rows ``(g0, …, events, cost, unpriced_events)``, ordered, for the card table ``cards``.
 
     Run it inside a transaction (one snapshot of the ledger): its temp tables are dropped on
-    success, and go with the rollback on error. Prices are picked by integer cell
-    (:mod:`workmeter.rating.keyed`) when that path applies (and ``by_key``), else by the
-    string join below; both give the same rows.
+    success, and go with the rollback on error. :func:`~workmeter.rating.aggregate.cost_by`
+    tries the integer-cell path (:mod:`workmeter.rating.keyed`) first.
     """
-    keyed = keyed_rows(con, groups, where, params, cards) if by_key else None
-    if keyed is not None:
-        return keyed
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS {_rows_sql(cards)}")
     checked = _checked(con)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_FAST} AS {_fast_sql(groups, where, checked)}", list(params))
