@@ -85,6 +85,8 @@ def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table} DROP COLUMN rate_key")
     con.execute("DROP TABLE usage_keys")
     con.execute("UPDATE corrections SET seq = NULL")  # layout 2 matched corrections by (source, id)
+    for table in ("rate_cards", "rate_cards_current"):  # and its rate cards had a quantity limit
+        con.execute(f"ALTER TABLE {table} ADD COLUMN qty_limit BIGINT")
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
@@ -116,4 +118,6 @@ def test_a_layout_2_file_gains_rate_keys_and_prices_as_before(tmp_path: Path) ->
     assert cost_by(wm.db, ["provider", "model"]) == before
     wm.ledger.ingest([usage_event("k5", model="gpt-4o", provider="openai")])  # new events reuse the ids
     assert cur.execute("SELECT count(*) FROM usage_keys").fetchall() == [(3,)]
+    wm.rater.rerate(note="rate cards are written in the new layout")
+    assert len(cost_by(wm.db, ["provider", "model"])) == len(before)
     wm.close()

@@ -216,8 +216,6 @@ def cards_table(run_id: int, rows: list[tuple[Key, CardRow]]) -> Any:
     for i, b in enumerate(RATED_BUCKETS):
         cols[f"pp_{b}"] = col([(p[i] or 0) if None not in p else 0 for p in picos], pa.int64())
     cols["pico"] = col([None not in p for p in picos], pa.bool_())
-    # the pico dot product must stay below 10^18 (a DECIMAL(18, 0)): at most $999,999.99… per event
-    cols["qty_limit"] = col([(10**18 - 1) // max(1, *(x or 0 for x in p)) - 1 for p in picos], pa.int64())
     cols["complete"] = col([all(u[j] is not None for u in units[:6]) for j in range(len(rows))], pa.bool_())
     for name in ("reason", "catalog_version", "catalog_provider", "catalog_model"):
         cols[name] = col([getattr(r, name) for _, r in rows], pa.string())

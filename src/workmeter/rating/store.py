@@ -37,7 +37,7 @@ FAST_PRICE_COLS = ", ".join(f'"pp_{b}" BIGINT' for b in RATED_BUCKETS)
 CARD_COLUMNS = f"""
     "provider" VARCHAR, "model" VARCHAR, "service_tier" VARCHAR,
     "valid_from" TIMESTAMPTZ, "valid_to" TIMESTAMPTZ, "tod_lo" BIGINT, "tod_hi" BIGINT,
-    "in_lo" BIGINT, "in_hi" BIGINT, {UNIT_PRICE_COLS}, {FAST_PRICE_COLS}, "pico" BOOLEAN, "qty_limit" BIGINT,
+    "in_lo" BIGINT, "in_hi" BIGINT, {UNIT_PRICE_COLS}, {FAST_PRICE_COLS}, "pico" BOOLEAN,
     "complete" BOOLEAN,
     "reason" VARCHAR, "catalog_version" VARCHAR, "catalog_provider" VARCHAR, "catalog_model" VARCHAR"""
 

@@ -100,7 +100,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (*(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_key" INTEGER' for table in ("events", "corrections")),
         *FILL_RATE_KEYS,
         "UPDATE corrections SET seq = e.seq FROM events e WHERE e.source = corrections.source "
-        "AND e.id = corrections.id AND corrections.seq IS DISTINCT FROM e.seq"),
+        "AND e.id = corrections.id AND corrections.seq IS DISTINCT FROM e.seq",
+        # rate cards no longer carry a per-row quantity limit (overflow is checked per product)
+        *(f"ALTER TABLE IF EXISTS {t} DROP COLUMN IF EXISTS qty_limit" for t in ("rate_cards", "rate_cards_current"))),
 }
 
 
