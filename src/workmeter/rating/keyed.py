@@ -169,6 +169,8 @@ def _cells(rows: list[_Row], keys: list[int], dims: list[_Dim], lo: int) -> pa.T
         cols[f"pp_{b}"] = pa.array([p[j] if p else 0 for p in prices], pa.int64())
     cols["dead"] = pa.array([None if p else 1 for p in prices], pa.int8())
     return pa.table(cols)
+
+
 def _keys(groups: Sequence[str]) -> str:
     return "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
 
