@@ -27,12 +27,14 @@ from workmeter.core.errors import InvalidInput
 
 #: zstd (level 1); dictionaries only for the low-cardinality envelope columns; no column statistics
 #: (nothing reads them: the ledger reads every row, and cuts a file by row number, not by value);
-#: 4 MiB data pages (fewer compression contexts than the default 1 MiB, same size).
+#: 4 MiB data pages (fewer compression contexts than the default 1 MiB, same size), in the V2 page
+#: layout (levels kept out of the compressed block: a few percent less CPU; DuckDB and Arrow read it).
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "use_dictionary": ["specversion", "source", "type", "subject"],
     "write_statistics": False,
     "data_page_size": 4 << 20,
+    "data_page_version": "2.0",
 }
 FORMATS = {".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
 _ENVELOPE = ("specversion", "id", "source", "type", "subject", "time")
