@@ -12,9 +12,12 @@ chunk is generated while the previous one is compressed and written.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import queue
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -130,9 +133,51 @@ def write(table: pa.Table, path: str | Path) -> int:
     return table.num_rows
 
 
+@contextlib.contextmanager
+def small_pages() -> Iterator[None]:
+    """No transparent huge pages for this process meanwhile (Linux; elsewhere nothing).
+
+    Each chunk allocates and frees hundreds of MB; Arrow's allocator asks for
+    huge pages, and the kernel then zeroes (and on a busy machine, compacts)
+    2 MiB at a time on every fresh touch: measured, half the kernel time of
+    generating to Parquet (0.4-0.5 instead of 0.8-1.25 CPU-s per 4M events),
+    the same user time. The previous setting is restored afterwards.
+    """
+    prctl = _prctl()
+    before = prctl(_PR_GET_THP_DISABLE, 0, 0, 0, 0) if prctl else -1
+    if prctl and before == 0:
+        prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        if prctl and before == 0:
+            prctl(_PR_SET_THP_DISABLE, 0, 0, 0, 0)
+
+
+_PR_SET_THP_DISABLE, _PR_GET_THP_DISABLE = 41, 42
+
+
+def _prctl() -> Callable[..., int] | None:
+    if sys.platform != "linux":
+        return None
+    try:
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
 def write_chunks(chunks: Iterable[pa.Table], path: str | Path,
                  on_written: Callable[[int], None] | None = None) -> int:
-    """Write tables as they come, in a background thread (one chunk in flight); returns the row count."""
+    """Write tables as they come, in a background thread (one chunk in flight); returns the row count.
+
+    Runs under :func:`small_pages`.
+    """
+    with small_pages():
+        return _write_chunks(chunks, path, on_written)
+
+
+def _write_chunks(chunks: Iterable[pa.Table], path: str | Path, on_written: Callable[[int], None] | None) -> int:
     pending: queue.Queue[pa.Table | None] = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
 
