@@ -106,3 +106,20 @@ def test_the_usage_report_equals_the_view_summed(app: Workmeter, by: str) -> Non
     assert got == usage_report(app.db, by, subjects=["cus_1", "cus_2"], source="rated_events")
     assert app.usage(by) == usage_report(app.db, by, source="rated_events")
     assert sum(r["unpriced_events"] for r in got) >= 1 and all(r["events"] for r in got)
+
+
+def test_every_stored_usage_event_carries_the_key_of_its_model(tmp_path: Any) -> None:
+    wm = Workmeter.open(tmp_path / "keys.duckdb")
+    wm.ledger.ingest(EVENTS[:4])
+    wm.ledger.ingest([*EVENTS[2:6], {"specversion": "1.0", "id": "g1", "source": "test", "type": "task.started",
+                                     "subject": "cus_1", "time": "2025-09-01T10:00:00Z", "data": {}}])
+    wm.ledger.amend(usage_event("o3-before", provider="acme", model="brand-new", usage=OPENAI,
+                                time="2025-06-09T23:59:59.999999Z", usage_format="openai-chat"), "re-routed")
+    cur = wm.db.read()
+    assert cur.execute("SELECT count(*) FROM live_events WHERE (type = 'llm.usage') <> (rate_key IS NOT NULL)"
+                       ).fetchall() == [(0,)]
+    # one id per (provider, model, service_tier), the same in events and corrections
+    assert cur.execute("SELECT count(*) FROM (SELECT DISTINCT provider, model, service_tier, rate_key FROM "
+                       "live_events WHERE type = 'llm.usage')").fetchall() == cur.execute(
+        "SELECT count(*) FROM usage_keys").fetchall() == [(4,)]
+    wm.close()

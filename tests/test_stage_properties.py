@@ -28,6 +28,7 @@ from test_normalize_properties import CASE, python_result
 from workmeter.app import Workmeter
 from workmeter.ledger.stage import ENVELOPE_FROM_COLUMNS, ENVELOPE_FROM_TEXT, SERVICE_TIERS, staged_sql
 from workmeter.normalize import ALL_COUNTS, implied_format
+from workmeter.store.schema import USAGE_KEYS_DDL
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -152,7 +153,9 @@ def as_columns(events: list[dict[str, Any]]) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect()
+    con = duckdb.connect()
+    con.execute(USAGE_KEYS_DDL)  # staging looks up each usage event's rate key
+    return con
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ and in batch order after the last one handed out (:data:`BASE`).
 
 from __future__ import annotations
 
-from workmeter.store.schema import EVENT_COLUMNS, new_usage_keys_sql, rate_key_join
+from workmeter.store.schema import EVENT_COLUMNS, new_usage_keys_sql, same_usage_key
 
 #: Stored events with the key of a valid staged event: key_hash first (one integer column),
 #: then source, id and payload hash only for the rows it found.
@@ -59,12 +59,15 @@ FROM c
 """
 
 
+#: Staged usage events without a rate key yet: their (provider, model, service_tier) is new.
+_KEYLESS = "_stage s WHERE s.rate_key IS NULL AND s.type = 'llm.usage' AND s.reason IS NULL"
 #: The last seq handed out (meta ``next_seq``), 0 for an empty ledger.
 BASE = "(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'next_seq')"
 #: base, then accepted / duplicates / conflicts / rejected of the staged batch.
 COUNTS = f"""
 SELECT {BASE}, count(*) FILTER (WHERE status = 'accepted'), count(*) FILTER (WHERE status = 'duplicate'),
-       count(*) FILTER (WHERE status = 'conflict'), (SELECT count(*) FROM _stage WHERE reason IS NOT NULL)
+       count(*) FILTER (WHERE status = 'conflict'), (SELECT count(*) FROM _stage WHERE reason IS NOT NULL),
+       (SELECT count(*) FROM {_KEYLESS})
 FROM _cls
 """
 _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
@@ -72,15 +75,19 @@ _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
 
 def _insert_events_sql() -> str:
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-    exprs = {"seq": "c.seq", "ingested_at": "now()", "rate_key": "u.key_id"}
+    exprs = {"seq": "c.seq", "ingested_at": "now()"}
     select = ", ".join(exprs.get(c, f's."{c}"') for c in _EVENT_COLS)
     return (f"INSERT INTO events ({cols}) SELECT {select} "
-            f"FROM _stage s JOIN _cls c ON c.pos = s.pos {rate_key_join('s')} WHERE c.status = 'accepted'")
+            "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'")
 
 
-#: Adds the keys of the accepted usage events that ``usage_keys`` lacks (before :data:`INSERT_EVENTS`).
-NEW_USAGE_KEYS = new_usage_keys_sql(
-    "(SELECT s.provider, s.model, s.service_tier FROM _stage s SEMI JOIN _cls c ON c.pos = s.pos "
-    "AND c.status = 'accepted' WHERE s.type = 'llm.usage')")
+#: When :data:`COUNTS` finds keyless events: number the new keys of the accepted ones, then give
+#: every keyless staged event its key (before :data:`INSERT_EVENTS`).
+NEW_USAGE_KEYS: tuple[str, ...] = (
+    new_usage_keys_sql(f"(SELECT s.provider, s.model, s.service_tier FROM {_KEYLESS} "
+                       "AND s.pos IN (SELECT pos FROM _cls WHERE status = 'accepted'))"),
+    "UPDATE _stage SET rate_key = u.key_id FROM usage_keys u WHERE _stage.rate_key IS NULL "
+    f"AND _stage.type = 'llm.usage' AND {same_usage_key('_stage')}",
+)
 #: Appends the accepted events, each usage event with its rate key.
 INSERT_EVENTS = _insert_events_sql()

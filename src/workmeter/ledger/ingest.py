@@ -194,11 +194,12 @@ class Ledger:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
         con.execute(classify_sql(seen_in_stage, BASE))
         row = first(con.execute(COUNTS))
-        base, accepted, duplicates, conflicts, rejected = (int(v or 0) for v in row or (0,) * 5)
+        base, accepted, duplicates, conflicts, rejected, keyless = (int(v or 0) for v in row or (0,) * 6)
         report = IngestReport(accepted=accepted, duplicates=duplicates + stored_dups, conflicts=conflicts,
                               rejected=rejected)
         if accepted:
-            con.execute(NEW_USAGE_KEYS)
+            for stmt in NEW_USAGE_KEYS if keyless else ():
+                con.execute(stmt)
             con.execute(INSERT_EVENTS)
             _advance_seq(con, base + accepted)
         if conflicts:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from workmeter.normalize import sqlflat
 from workmeter.normalize.sql import format_sql
 from workmeter.normalize.sqlcounts import json_path
-from workmeter.store.schema import PROMOTED_ATTRIBUTES
+from workmeter.store.schema import PROMOTED_ATTRIBUTES, rate_key_join
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 #: OpenAI reports the standard tier as "default"; it is stored as "standard".
@@ -248,13 +248,14 @@ checked AS (
 
 
 def staged_sql(envelope_sql: str) -> str:
-    """The full staging SELECT: envelope → validated, normalized rows with ``reason``."""
+    """The full staging SELECT: envelope → validated, normalized rows with ``reason``, and the
+    ``rate_key`` of a usage event whose (provider, model, service_tier) ``usage_keys`` has (else NULL)."""
     buckets = ",\n       ".join(
         f"CASE WHEN is_usage THEN {expr} END AS \"{name}\""
         for name, expr in sqlflat.bucket_columns_sql("fk", lambda i: f"c{i}").items()
     )
     promoted = ", ".join(f"{_string(f'd_attr_{k}')} AS \"{k}\"" for k in PROMOTED_ATTRIBUTES)
-    return f"""{_layers(envelope_sql)}
+    return f"""SELECT st.*, u.key_id AS rate_key FROM ({_layers(envelope_sql)}
 SELECT pos, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, specversion, id, source, type, subject,
        time, data,
        hash(source, id) AS key_hash,
@@ -266,4 +267,5 @@ SELECT pos, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, specversio
        {promoted},
        CASE WHEN starts_with(d_attrs, '{{') THEN d_attrs_json END AS attributes
 FROM checked
+) st {rate_key_join("st")}
 """

@@ -73,6 +73,11 @@ FROM (SELECT DISTINCT provider, model, service_tier FROM {rows}) n
 WHERE NOT EXISTS (SELECT 1 FROM usage_keys u WHERE {_SAME_KEY.format(t="n")})"""
 
 
+def same_usage_key(t: str) -> str:
+    """``u`` (a ``usage_keys`` row) is the key of usage row ``t``."""
+    return _SAME_KEY.format(t=t)
+
+
 def rate_key_join(t: str) -> str:
     """``LEFT JOIN usage_keys u`` on the key of usage row ``t`` (``u.key_id``: its rate_key)."""
     return f"LEFT JOIN usage_keys u ON {t}.type = 'llm.usage' AND {_SAME_KEY.format(t=t)}"
