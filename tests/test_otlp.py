@@ -103,7 +103,7 @@ def test_sdk_app_shows_up_in_usage_and_tasks(server: ThreadServer) -> None:
 
 def test_spans_without_a_customer_are_rejected_with_a_reason(server: ThreadServer) -> None:
     key = server.wm.keys.create("ingest")[1]
-    doc = _json_export([_span("aa" * 8, CHAT_ATTRS)], {"service.name": "bot"})
+    doc = _json_export([_span("aa" * 8, CHAT_ATTRS, parent="")], {"service.name": "bot"})  # a root: nothing to wait for
     with server.client(key) as c:
         r = c.post("/v1/traces", content=orjson.dumps(doc), headers={"content-type": "application/json"})
     assert r.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,3 +169,48 @@ def test_an_agent_span_naming_its_parents_task_id_is_not_its_own_parent() -> Non
     mapped = SpanMapper(("workmeter.customer",)).map(_request(spans))
     started = {e["id"]: e["data"] for e in mapped.events if e["type"] == "task.started"}
     assert [(d["task_id"], d.get("parent_task_id")) for d in started.values()] == [("ticket-42", None)] * 2
+
+
+def _held(wm: Workmeter) -> int:
+    return wm.db.read().execute("SELECT count(*) FROM otlp_spans WHERE kind = 'held'").fetchall()[0][0]
+
+
+def test_a_call_exported_before_its_agent_waits_for_the_agents_customer(server: ThreadServer) -> None:
+    # A long agent run: the SDK exports the call when it ends, the agent span only when the run ends.
+    provider, tracer = _tracer(server, batch=True)
+    with tracer.start_as_current_span("invoke_agent triage", attributes=ROOT_AGENT) as root:
+        with tracer.start_as_current_span("chat gpt-4o", attributes=CALL) as call:
+            pass
+        assert provider.force_flush(10_000)   # export request 1: the call alone, no customer on it
+        assert _usage_rows(server.wm) == {} and _held(server.wm) == 1
+    assert provider.force_flush(10_000)       # export request 2: the agent span
+    provider.shutdown()
+    row = _usage_rows(server.wm)[_hex(call)]
+    assert (row["subject"], row["task_id"], row["team"], row["workflow"], row["user"]) == \
+        ("cus_a", _hex(root, trace=True), "support", "triage", "u_1")
+    assert _held(server.wm) == 0
+    assert server.wm.ledger.rejects() == []
+
+
+def test_a_call_whose_agent_never_comes_is_a_dead_letter_after_the_hold(wm: Workmeter) -> None:
+    from test_otlp import _json_export, _span
+
+    lone = _json_export([_span("ad" * 8, CALL)], {"service.name": "bot"})   # its parent is never sent
+    with ThreadServer(wm, otlp_hold_seconds=0.3) as srv, srv.client(srv.wm.keys.create("ingest")[1]) as c:
+        r = c.post("/v1/traces", content=orjson.dumps(lone), headers={"content-type": "application/json"})
+        assert r.status_code == 200 and "partialSuccess" not in r.json()   # accepted: held, not refused
+        deadline = time.monotonic() + 20
+        while _held(wm) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    rejects = wm.ledger.rejects()
+    assert _held(wm) == 0 and [(r["id"], r["origin"]) for r in rejects] == [("ad" * 8, "otlp")]
+    assert "subject" in rejects[0]["reason"] and _usage_rows(wm) == {}
+
+
+def test_without_a_hold_each_request_stands_alone(wm: Workmeter) -> None:
+    from test_otlp import _json_export, _span
+
+    lone = _json_export([_span("ae" * 8, CALL)], {"service.name": "bot"})
+    with ThreadServer(wm, otlp_hold_seconds=0) as srv, srv.client(srv.wm.keys.create("ingest")[1]) as c:
+        r = c.post("/v1/traces", content=orjson.dumps(lone), headers={"content-type": "application/json"})
+    assert "no customer" in r.json()["partialSuccess"]["errorMessage"] and _usage_rows(wm) == {}

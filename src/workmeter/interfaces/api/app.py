@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from workmeter.interfaces.api import (
     errors,
+    otlp_store,
     routes_billing,
     routes_catalog,
     routes_corrections,
@@ -53,16 +54,19 @@ def create_app(settings: ServerSettings, wm: Any = None) -> FastAPI:
 
         owned = wm is None
         app.state.wm = Workmeter.open(settings.db, threads=settings.db_threads) if owned else wm
+        app.state.wm.db.ensure(*otlp_store.DDL)
         app.state.writer = GroupCommitWriter(app.state.wm.ledger, metrics,
                                              max_queued_events=settings.max_queued_events,
                                              max_batch_events=settings.max_batch_events)
         app.state.writer.start()
         flusher = asyncio.create_task(_flush_keys(app, settings.key_flush_seconds))
+        holder = asyncio.create_task(_flush_held(app, settings.otlp_hold_seconds))
         log.info("ready", extra={"db": str(settings.db), "auth": settings.auth})
         try:
             yield
         finally:
             flusher.cancel()
+            holder.cancel()
             await asyncio.to_thread(app.state.writer.close)
             await asyncio.to_thread(app.state.wm.keys.flush_last_used)
             if owned:
@@ -88,6 +92,18 @@ async def _flush_keys(app: FastAPI, every: float) -> None:
             await asyncio.to_thread(app.state.wm.keys.flush_last_used)
         except Exception:
             log.exception("could not write key last-used times")
+
+
+async def _flush_held(app: FastAPI, hold: float) -> None:
+    """Bill OTLP model calls that waited ``hold`` seconds for their agent spans (checked often)."""
+    if hold <= 0:
+        return
+    while True:
+        await asyncio.sleep(min(30.0, max(hold / 4, 0.05)))
+        try:
+            await routes_otlp.flush_held(app)
+        except Exception:
+            log.exception("could not bill held OTLP calls")
 
 
 def _drop_422_docs(app: FastAPI) -> None:

@@ -36,8 +36,10 @@ turned into the protobuf JSON mapping first). The mapping rules:
   attribute as ``<name>``, explicit over implied: the span's own, then the agent
   spans' (nearest first), then the resource's.
 
-Inheritance works within one export request, whatever the order of its spans;
-nothing is carried from one request to the next (see docs/server.md).
+Inheritance works within one export request, whatever the order of its spans,
+and through the agent spans of earlier requests of the same trace; a call with
+no customer yet whose agent spans may still come is held until they do
+(:mod:`~workmeter.interfaces.api.otlp_store`, docs/server.md).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 from workmeter.core.errors import InvalidInput
 from workmeter.interfaces.api.errors import UnsupportedMedia
 from workmeter.interfaces.api.otlp_tree import (
+    TASK_OPERATIONS,
     Context,
     Node,
     SpanTree,
@@ -88,6 +91,9 @@ class Mapped:
     span_of_event: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)   # span id → reason
     spans: int = 0
+    tasks: list[Node] = field(default_factory=list)     # task spans of the request (kept for later ones)
+    held: list[Node] = field(default_factory=list)      # calls of the request waiting for their ancestors
+    released: list[Node] = field(default_factory=list)  # calls held before and mapped now
 
 
 def decode(body: bytes, media: str) -> ExportTraceServiceRequest:
@@ -167,7 +173,17 @@ class SpanMapper:
         self.customer_attributes = tuple(customer_attributes)
         self.bound_customer = bound_customer
 
-    def map(self, request: ExportTraceServiceRequest) -> Mapped:
+    def map(self, request: ExportTraceServiceRequest, *, context: Iterable[Node] = (),
+            held: Iterable[Node] = (), hold: bool = False, dead_letter: bool = False) -> Mapped:
+        """Events of the request's spans and of ``held`` calls, walking up through ``context`` too.
+
+        ``hold``: a call of the request with no customer known yet, whose parents do not
+        reach a root span yet, is held (``Mapped.held``), not mapped: the agent span above it
+        may bring the customer in a later request. A held call stays held until a customer
+        is known or its chain is complete.
+        ``dead_letter``: a call without a customer still becomes an event (without a
+        subject), so the ledger records it as a rejected event instead of only refusing it.
+        """
         out = Mapped()
         nodes: list[Node] = []
         for rs in request.resource_spans:
@@ -175,29 +191,56 @@ class SpanMapper:
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     out.spans += 1
-                    nodes.append(Node(span, attributes(span.attributes), resource))
-        tree = SpanTree(nodes, self.customer_attributes)
-        for node in tree.spans:
-            self._map_span(node, tree, out)
+                    nodes.append(Node(span, attributes(span.attributes), resource, self.bound_customer))
+        waiting = list(held)
+        tree = SpanTree([*nodes, *waiting, *context], self.customer_attributes)
+        for node in nodes:
+            if hold and self._waits(node, tree):
+                out.held.append(node)
+                continue
+            if node.is_task and self._gives_context(node):
+                out.tasks.append(node)
+            self._map_span(node, tree, out, dead_letter)
+        for node in waiting:
+            if hold and self._waits(node, tree):
+                continue
+            out.released.append(node)
+            self._map_span(node, tree, out, dead_letter)
         return out
 
-    def _map_span(self, node: Node, tree: SpanTree, out: Mapped) -> None:
-        span, attrs, op = node.span, node.attrs, node.op
-        has_usage = any(k.startswith("gen_ai.usage.") for k in attrs)
-        inference = op in INFERENCE_OPERATIONS or (op is None and has_usage)
+    def _gives_context(self, node: Node) -> bool:
+        """A task span worth keeping for later requests: an agent span, or one with GenAI,
+        workmeter or customer attributes (plain tracing roots are not kept)."""
+        return node.op in TASK_OPERATIONS or any(
+            k.startswith(("gen_ai.", "workmeter.")) or k in self.customer_attributes for k in node.attrs)
+
+    def _waits(self, node: Node, tree: SpanTree) -> bool:
+        """A model call without a customer yet, whose agent spans may still arrive."""
+        return (self._inference(node) and self._customer(node, tree.inherited(node)) is None
+                and not tree.rooted(node))
+
+    @staticmethod
+    def _inference(node: Node) -> bool:
+        op = node.op
+        return op in INFERENCE_OPERATIONS or (op is None and any(k.startswith("gen_ai.usage.") for k in node.attrs))
+
+    def _map_span(self, node: Node, tree: SpanTree, out: Mapped, dead_letter: bool = False) -> None:
+        span, attrs = node.span, node.attrs
+        inference = self._inference(node)
         if not inference and not node.is_task:
             return
         span_id = span.span_id.hex()
         inherited = tree.inherited(node)
         customer = self._customer(node, inherited)
-        if customer is None:
+        if customer is None and not (dead_letter and inference):
             if inference or any(k.startswith("gen_ai.") for k in attrs):
                 names = ", ".join(self.customer_attributes)
                 out.rejected[span_id] = f"span {span_id}: no customer (set one of: {names}, on the span, " \
                                         "an agent span above it or the resource, or use a customer-bound API key)"
             return
-        base = {"specversion": "1.0", "source": text(node.resource.get("service.name")) or "otlp",
-                "subject": customer}
+        base: dict[str, Any] = {"specversion": "1.0", "source": text(node.resource.get("service.name")) or "otlp"}
+        if customer is not None:
+            base["subject"] = customer
         labels = _labels(node, inherited)
         events = list(_task_events(node, inherited, base, labels)) if node.is_task else []
         if inference:
@@ -206,8 +249,8 @@ class SpanMapper:
         out.span_of_event.extend([span_id] * len(events))
 
     def _customer(self, node: Node, inherited: Context) -> str | None:
-        if self.bound_customer is not None:
-            return self.bound_customer
+        if node.bound_customer is not None:
+            return node.bound_customer
         return self._first_customer(node.attrs) or inherited.customer or self._first_customer(node.resource)
 
     def _first_customer(self, source: dict[str, Any]) -> str | None:

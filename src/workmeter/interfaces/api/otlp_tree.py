@@ -1,4 +1,4 @@
-"""What a span inherits from the agent spans above it, within one OTLP export request.
+"""What a span inherits from the agent spans above it (its request, and spans kept from earlier ones).
 
 A **task span** is an agent span (``gen_ai.operation.name`` ``invoke_agent``, or
 ``invoke_workflow``, which the GenAI conventions now record on the same agent
@@ -16,8 +16,9 @@ request, a span inherits from every task span above it, the nearest winning:
 
 Only span attributes are inherited (a task span's resource belongs to its own
 service). Spans are indexed before anything is resolved, so the order of the
-spans in the request never matters; a parent that is not in the request ends
-the walk (the span then inherits nothing, and its task is the trace).
+spans in the request never matters; a parent that is not in the request (nor
+among the task spans kept from earlier requests, :mod:`~workmeter.interfaces.api.otlp_store`)
+ends the walk (the span then inherits nothing, and its task is the trace).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Node:
     span: Span
     attrs: dict[str, Any]
     resource: dict[str, Any]
+    #: the customer of the API key of the request that brought the span (it overrides attributes)
+    bound_customer: str | None = None
 
     @property
     def op(self) -> str | None:
@@ -112,6 +115,17 @@ class SpanTree:
         if not node.span.parent_span_id:
             return None
         return self.nodes.get((node.span.trace_id, node.span.parent_span_id))
+
+    def rooted(self, node: Node) -> bool:
+        """Whether the chain of parents above ``node`` is complete: it reaches a root span."""
+        seen: set[tuple[bytes, bytes]] = set()
+        cur: Node | None = node
+        while cur is not None and cur.span.parent_span_id:
+            if self._key(cur) in seen:   # a cycle of parent links never reaches a root
+                return False
+            seen.add(self._key(cur))
+            cur = self.parent(cur)
+        return cur is not None
 
     def inherited(self, node: Node) -> Context:
         """The context ``node`` inherits from its ancestors in this request."""

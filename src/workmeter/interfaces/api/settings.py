@@ -33,6 +33,9 @@ class ServerSettings:
     db_threads: int | None = None
     #: Attributes naming the customer of an OTLP span (span first, then resource).
     customer_attributes: tuple[str, ...] = DEFAULT_CUSTOMER_ATTRIBUTES
+    #: Seconds an OTLP model call waits for the agent spans above it (exported later, when they
+    #: end) before it is billed with what is known; 0: never wait (each request stands alone).
+    otlp_hold_seconds: float = 600.0
     #: Seconds between writes of API-key last-used times.
     key_flush_seconds: float = 5.0
     #: Most rows per page when a client asks for pagination (``limit``).

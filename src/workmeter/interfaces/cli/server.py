@@ -35,6 +35,8 @@ def serve(
     customer_attribute: list[str] = typer.Option(
         None, "--customer-attribute", envvar="WORKMETER_CUSTOMER_ATTRIBUTES",
         help="OTLP span/resource attribute naming the customer (repeatable; default workmeter.customer)."),
+    otlp_hold: float = typer.Option(600.0, "--otlp-hold", envvar="WORKMETER_OTLP_HOLD", min=0,
+                                    help="Seconds an OTLP model call waits for its agent spans (0: never)."),
     db_threads: int = typer.Option(None, "--db-threads", envvar="WORKMETER_DB_THREADS", min=1,
                                    help="DuckDB worker threads (default: one per core; 1 suits a small ingest box)."),
     log_level: str = typer.Option("info", "--log-level", envvar="WORKMETER_LOG_LEVEL"),
@@ -48,7 +50,7 @@ def serve(
         max_body_bytes=max_body_mb * 1024 * 1024, max_events_per_request=max_events,
         max_queued_events=max_queued,
         customer_attributes=tuple(customer_attribute or DEFAULT_CUSTOMER_ATTRIBUTES),
-        db_threads=db_threads, log_level=log_level,
+        db_threads=db_threads, log_level=log_level, otlp_hold_seconds=otlp_hold,
     ))
 
 
