@@ -214,3 +214,20 @@ def test_without_a_hold_each_request_stands_alone(wm: Workmeter) -> None:
     with ThreadServer(wm, otlp_hold_seconds=0) as srv, srv.client(srv.wm.keys.create("ingest")[1]) as c:
         r = c.post("/v1/traces", content=orjson.dumps(lone), headers={"content-type": "application/json"})
     assert "no customer" in r.json()["partialSuccess"]["errorMessage"] and _usage_rows(wm) == {}
+
+
+def test_a_call_under_a_nested_agent_waits_through_three_requests(server: ThreadServer) -> None:
+    provider, tracer = _tracer(server, batch=True)
+    with tracer.start_as_current_span("invoke_agent triage", attributes=ROOT_AGENT) as root:
+        with tracer.start_as_current_span("invoke_agent lookup", attributes=NESTED_AGENT) as sub:
+            with tracer.start_as_current_span("chat gpt-4o", attributes=CALL) as call:
+                pass
+            assert provider.force_flush(10_000)   # request 1: the call
+        assert provider.force_flush(10_000)       # request 2: the nested agent (no customer on it)
+        assert _held(server.wm) == 1 and _usage_rows(server.wm) == {}
+    assert provider.force_flush(10_000)           # request 3: the root agent, with the customer
+    provider.shutdown()
+    row = _usage_rows(server.wm)[_hex(call)]
+    assert (row["subject"], row["task_id"], row["team"], row["workflow"], row["project"]) == \
+        ("cus_a", f"{_hex(root, trace=True)}/{_hex(sub)}", "research", "lookup", "helpdesk")
+    assert _held(server.wm) == 0
