@@ -63,7 +63,7 @@ SELECT {base} + i * 3 + k, hash('t', i, k), 'bench', 't' || i || '-' || k, type,
 USAGE = """
 INSERT INTO events (seq, key_hash, source, id, type, subject, time, provider, model, service_tier, task_id,
                     input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search, workflow, data,
-                    prompt_hash)
+                    prompt_hash, rate_key)
 SELECT {base} + i, hash('u', i), 'bench', 'u' || i, 'llm.usage',
        'cus_' || ((ti // 10) % {customers}),
        TIMESTAMPTZ '2026-10-01 00:00:00+00' + to_microseconds((ti * 2_000_000)::BIGINT % 2_500_000_000_000)
@@ -75,7 +75,7 @@ SELECT {base} + i, hash('u', i), 'bench', 'u' || i, 'llm.usage',
        (hash(i * 23) % 1500)::BIGINT, 0, 0,
        '{workflows}'.split(',')[1 + (ti % {nworkflows})],
        CASE WHEN i % 10 = 0 THEN json_object('prompt_hash', 'p' || (hash(i) % 3)) END,
-       CASE WHEN i % 10 = 0 THEN 'p' || (hash(i) % 3) END
+       CASE WHEN i % 10 = 0 THEN 'p' || (hash(i) % 3) END, k.idx + 1
 FROM (SELECT i, ({task_of_call})::BIGINT AS ti FROM range({n}) r(i)) x
 JOIN _models k ON k.idx = x.i % {nmodels}
 """
@@ -109,6 +109,8 @@ def generate(wm: Workmeter, n: int, m: int, customers: int, layout: str = "time"
     con = wm.db.conn
     con.execute("CREATE TEMP TABLE _models (idx INTEGER, provider VARCHAR, model VARCHAR)")
     con.executemany("INSERT INTO _models VALUES (?, ?, ?)", [[i, *k] for i, k in enumerate(MODELS)])
+    # the rate keys the ledger would give these (provider, model, service tier) at ingest
+    con.execute("INSERT INTO usage_keys SELECT idx + 1, provider, model, 'standard' FROM _models")
     fmt = {"customers": customers, "workflows": ",".join(WORKFLOWS), "nworkflows": len(WORKFLOWS), "m": m,
            "n": n, "nmodels": len(MODELS)}
     fmt["task_of_call"] = LAYOUTS[layout].format(**fmt)

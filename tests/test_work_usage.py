@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from test_rating_property import BASE, BUCKETS, catalogs, events, shared  # noqa: F401  (shared: the fixture)
 from workmeter.app import Workmeter
 from workmeter.catalog import store as catalog_store
+from workmeter.store.schema import FILL_RATE_KEYS
 from workmeter.workunits.sources import _FILTER
 from workmeter.workunits.usage import ledger_relation, load_rated_usage
 
@@ -33,6 +34,8 @@ def _insert(wm: Workmeter, evs: list[dict[str, Any]], prefix: str, owners: list[
                         "VALUES (?, 'w', ?, 'llm.usage', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                         [base + i + 1, f"{prefix}-{i}", customer, e["time"], e["provider"], e["model"], e["tier"],
                          task_id, *(e[b] for b in BUCKETS)])
+        for stmt in FILL_RATE_KEYS:  # as the ledger gives them
+            con.execute(stmt)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -55,6 +58,7 @@ def test_usage_per_task_equals_the_view(shared: Workmeter, data: st.DataObject) 
         model = ", model" if by_model else ""
         view = cur.execute(f"SELECT subject, task_id{model}, {_VIEW} FROM rated_events WHERE {where} "
                            "GROUP BY ALL ORDER BY ALL", params).fetchall()
-        load_rated_usage(cur, params, where, ledger=ledger, by_model=by_model)
-        got = cur.execute(f"SELECT customer, task_id{model}, {_COLS} FROM _wm_um ORDER BY ALL").fetchall()
-        assert got == view and len(got) >= 1
+        for by_key in (True, False):  # prices by integer cell, and by the string join
+            load_rated_usage(cur, params, where, ledger=ledger, by_model=by_model, by_key=by_key)
+            got = cur.execute(f"SELECT customer, task_id{model}, {_COLS} FROM _wm_um ORDER BY ALL").fetchall()
+            assert got == view and len(got) >= 1

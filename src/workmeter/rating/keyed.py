@@ -32,7 +32,7 @@ exact for everything.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -48,6 +48,7 @@ _MAX_CELLS = 250_000
 _BIGINT = 2**63 - 1
 _CELLS = "_wm_kc_cells"
 _SUMS = "_wm_kc_sums"
+_ROWS = "_wm_kc_rows"
 _INPUTS = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
 
 
@@ -210,13 +211,14 @@ def _bounded(con: duckdb.DuckDBPyConnection, cells: pa.Table) -> bool:
     return bound <= _BIGINT
 
 
-def keyed_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str, params: Sequence[Any],
-               cards: str, extras: Sequence[str] = ()) -> list[tuple[Any, ...]] | None:
-    """Rows ``(g0, …, events, cost, unpriced_events, x0, …)``, ordered, or None (use another path).
+def keyed_table(con: duckdb.DuckDBPyConnection, table: str, groups: Sequence[str], where: str,
+                params: Sequence[Any] | Mapping[str, Any], cards: str, extras: Sequence[str] = ()) -> bool:
+    """Temp table ``table``: ``(g0, …, events, cost, unpriced_events, x0, …)`` per group; False (and
+    no table) when this path does not apply — use another.
 
-    ``extras`` are more aggregates over the usage events' ``live_events`` columns.
-
-    Run it inside a transaction (one snapshot of the ledger)."""
+    ``where`` filters the usage events' ``live_events`` columns (``params``: positional or
+    named); ``extras`` are more aggregates over them. Run it inside a transaction (one
+    snapshot of the ledger)."""
     keyed = first(con.execute(  # stored usage rows without a rate key, and the key range (statistics)
         "SELECT (SELECT count(*) FROM events WHERE type = 'llm.usage' AND rate_key IS NULL)"
         " + (SELECT count(*) FROM corrections WHERE type = 'llm.usage' AND rate_key IS NULL),"
@@ -229,31 +231,44 @@ def keyed_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str
         "UNION ALL SELECT max(time) FROM corrections)"))
     rows = _card_rows(con, cards)
     if keyed is None or keyed[0] or (keyed[1] is not None and keyed[1] < 0) or rows is None:
-        return None
+        return False
     if span is None or span[0] is None:
-        return None
+        return False
     lo, hi = int(span[0]), int(span[1])
     keys = list(range(int(keyed[2] or 0) + 1))  # every id a row can carry has cells (no row is dropped)
     dims = _dims(rows, lo, hi)
     cells = _cells(rows, keys, dims, lo)
     if cells is None:
-        return None
+        return False
     checked = not _bounded(con, cells)
     con.register("_wm_kc_arrow", cells)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_CELLS} AS SELECT * FROM _wm_kc_arrow")
     finally:
         con.unregister("_wm_kc_arrow")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SUMS} AS {_sums_sql(groups, where, dims, checked, extras)}", list(params))
+    args = params if isinstance(params, Mapping) else list(params)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SUMS} AS {_sums_sql(groups, where, dims, checked, extras)}", args)
     short = first(con.execute(f"SELECT count(*) FROM {_SUMS} WHERE products < events")) if checked else (0,)
-    overflow = bool(short and short[0])
-    out = None
-    if not overflow:
+    done = not (short and short[0])
+    if done:
         names = "".join(f"g{i}, " for i in range(len(groups)))
-        out = con.execute(f"""
-SELECT {names}events, CASE WHEN events > dead THEN pico::DECIMAL(38, 0) * {PICO} END, dead{
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {table} AS
+SELECT {names}events, CASE WHEN events > dead THEN pico::DECIMAL(38, 0) * {PICO} END AS cost, dead AS unpriced_events{
     "".join(f", x{i}" for i in range(len(extras)))}
-FROM {_SUMS} ORDER BY ALL""").fetchall()
+FROM {_SUMS}""")
     for name in (_SUMS, _CELLS):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    return out
+    return done
+
+
+def keyed_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str, params: Sequence[Any],
+               cards: str, extras: Sequence[str] = ()) -> list[tuple[Any, ...]] | None:
+    """Rows ``(g0, …, events, cost, unpriced_events, x0, …)``, ordered, or None (use another path).
+
+    ``extras`` are more aggregates over the usage events' ``live_events`` columns. Run it inside
+    a transaction (one snapshot of the ledger)."""
+    if not keyed_table(con, _ROWS, groups, where, params, cards, extras):
+        return None
+    rows = con.execute(f"SELECT * FROM {_ROWS} ORDER BY ALL").fetchall()
+    con.execute(f"DROP TABLE {_ROWS}")
+    return rows

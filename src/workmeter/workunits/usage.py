@@ -32,6 +32,7 @@ import duckdb
 
 from workmeter.catalog.model import RATED_BUCKETS
 from workmeter.rating.aggregate import cards_sql
+from workmeter.rating.keyed import keyed_table
 from workmeter.rating.store import PICO, dot_sql, join_sql, lookup_sql, qty, reason_sql, slow_sql
 from workmeter.workunits.sources import COUNT_COLUMNS
 
@@ -83,9 +84,30 @@ GROUP BY r.customer, r.task_id{by}
 """
 
 
+def _keyed_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], where: str, by_model: bool) -> bool:
+    """``_wm_um`` with prices picked by integer cell (:mod:`workmeter.rating.keyed`); False when
+    that path does not apply (nothing written)."""
+    groups = ["subject", "task_id", *(["model"] if by_model else [])]
+    extras = [*(f'coalesce(sum("{c}"), 0)' for c in COUNT_COLUMNS), "min(time)", "max(time)"]
+    if not keyed_table(con, "_wm_um_k", groups, where, params, cards_sql(None), extras):
+        return False
+    n = len(COUNT_COLUMNS)
+    sums = ", ".join(f'x{i} AS "{c}"' for i, c in enumerate(COUNT_COLUMNS))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _wm_um AS
+SELECT g0 AS customer, g1 AS task_id, {"g2" if by_model else "NULL::VARCHAR"} AS model, events AS calls, {sums},
+       cost, unpriced_events AS unpriced_calls, x{n} AS first_at, x{n + 1} AS last_at
+FROM _wm_um_k""")
+    con.execute("DROP TABLE _wm_um_k")
+    return True
+
+
 def load_rated_usage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], where: str, *,
-                     ledger: str = "live_events", by_model: bool = True) -> None:
-    """Fill ``_wm_um`` from ``ledger`` (see :func:`ledger_relation`) at the current rate cards."""
+                     ledger: str = "live_events", by_model: bool = True, by_key: bool = True) -> None:
+    """Fill ``_wm_um`` from ``ledger`` (see :func:`ledger_relation`) at the current rate cards:
+    by integer cell when every usage event has a rate key (and ``by_key``), else by the string
+    join below; both give the same rows."""
+    if by_key and _keyed_usage(con, params, where, by_model):
+        return
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LOOKUP} AS SELECT * FROM {lookup_sql(cards_sql(None))}")
     con.execute(usage_sql(ledger, where, by_model), params)
     con.execute(f"DROP TABLE {LOOKUP}")
