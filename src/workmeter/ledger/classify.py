@@ -10,7 +10,7 @@ and in batch order after the last one handed out (:data:`BASE`).
 
 from __future__ import annotations
 
-from workmeter.store.schema import EVENT_COLUMNS, new_usage_keys_sql, same_usage_key
+from workmeter.store.schema import EVENT_COLUMNS, fill_rate_keys_sql
 
 #: Stored events with the key of a valid staged event: key_hash first (one integer column),
 #: then source, id and payload hash only for the rows it found.
@@ -83,11 +83,7 @@ def _insert_events_sql() -> str:
 
 #: When :data:`COUNTS` finds keyless events: number the new keys of the accepted ones, then give
 #: every keyless staged event its key (before :data:`INSERT_EVENTS`).
-NEW_USAGE_KEYS: tuple[str, ...] = (
-    new_usage_keys_sql(f"(SELECT s.provider, s.model, s.service_tier FROM {_KEYLESS} "
-                       "AND s.pos IN (SELECT pos FROM _cls WHERE status = 'accepted'))"),
-    "UPDATE _stage SET rate_key = u.key_id FROM usage_keys u WHERE _stage.rate_key IS NULL "
-    f"AND _stage.type = 'llm.usage' AND {same_usage_key('_stage')}",
-)
+NEW_USAGE_KEYS = fill_rate_keys_sql(
+    "_stage", "_stage.reason IS NULL AND _stage.pos IN (SELECT pos FROM _cls WHERE status = 'accepted')")
 #: Appends the accepted events, each usage event with its rate key.
 INSERT_EVENTS = _insert_events_sql()

@@ -18,7 +18,7 @@ import pyarrow as pa
 from workmeter.core.errors import Conflict, InvalidInput, NotFound
 from workmeter.ledger.stage import ENVELOPE_FROM_TEXT, staged_sql
 from workmeter.store.duckdb import Database, first
-from workmeter.store.schema import EVENT_COLUMNS, new_usage_keys_sql, rate_key_join
+from workmeter.store.schema import EVENT_COLUMNS, fill_rate_keys_sql
 
 _COLS = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
 #: By name: a migrated file's corrections table may order its columns differently.
@@ -83,10 +83,10 @@ def amend(db: Database, event: Mapping[str, Any], reason: str) -> int:
         seq, ingested_at = current[0], current[7]
         cols = [n for n, _ in EVENT_COLUMNS]
         select = ", ".join(
-            "?" if c in ("seq", "ingested_at") else "u.key_id" if c == "rate_key" else f'a."{c}"' for c in cols)
-        con.execute(new_usage_keys_sql("(SELECT provider, model, service_tier FROM _astage WHERE type = 'llm.usage')"))
-        con.execute(f"INSERT INTO corrections ({_INTO}) SELECT {select}, 'amend', ?, now(), ? FROM _astage a "
-                    f"{rate_key_join('a')}",
+            "?" if c in ("seq", "ingested_at") else f'"{c}"' for c in cols)
+        for stmt in fill_rate_keys_sql("_astage"):  # a model key no event had before gets its number
+            con.execute(stmt)
+        con.execute(f"INSERT INTO corrections ({_INTO}) SELECT {select}, 'amend', ?, now(), ? FROM _astage",
                     [seq, ingested_at, reason, rev])
         con.execute("DROP TABLE _astage")
     return rev

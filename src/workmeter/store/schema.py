@@ -70,7 +70,7 @@ INSERT INTO usage_keys
 SELECT (SELECT coalesce(max(key_id), 0) FROM usage_keys)
        + row_number() OVER (ORDER BY n.provider, n.model, n.service_tier)::INTEGER, n.*
 FROM (SELECT DISTINCT provider, model, service_tier FROM {rows}) n
-WHERE NOT EXISTS (SELECT 1 FROM usage_keys u WHERE {_SAME_KEY.format(t="n")})"""
+WHERE NOT EXISTS (SELECT 1 FROM usage_keys u WHERE {same_usage_key("n")})"""
 
 
 def same_usage_key(t: str) -> str:
@@ -80,19 +80,20 @@ def same_usage_key(t: str) -> str:
 
 def rate_key_join(t: str) -> str:
     """``LEFT JOIN usage_keys u`` on the key of usage row ``t`` (``u.key_id``: its rate_key)."""
-    return f"LEFT JOIN usage_keys u ON {t}.type = 'llm.usage' AND {_SAME_KEY.format(t=t)}"
+    return f"LEFT JOIN usage_keys u ON {t}.type = 'llm.usage' AND {same_usage_key(t)}"
 
 
-def _fill_rate_keys(table: str) -> tuple[str, ...]:
-    usage = f"(SELECT provider, model, service_tier FROM {table} WHERE type = 'llm.usage')"
-    return (new_usage_keys_sql(usage),
-            f"UPDATE {table} SET rate_key = u.key_id FROM usage_keys u "
-            f"WHERE {table}.type = 'llm.usage' AND {table}.rate_key IS NULL AND {_SAME_KEY.format(t=table)}")
+def fill_rate_keys_sql(table: str, where: str = "TRUE") -> tuple[str, str]:
+    """Statements giving the usage rows of ``table`` without a rate key theirs: number the keys
+    ``usage_keys`` lacks (of the rows that also match ``where``), then set every keyless row's."""
+    keyless = f"{table}.type = 'llm.usage' AND {table}.rate_key IS NULL"
+    return (new_usage_keys_sql(f"(SELECT provider, model, service_tier FROM {table} WHERE {keyless} AND ({where}))"),
+            f"UPDATE {table} SET rate_key = u.key_id FROM usage_keys u WHERE {keyless} AND {same_usage_key(table)}")
 
 
 #: Statements giving every usage row of ``events`` and ``corrections`` without a rate_key its key
 #: (rows written by the ledger have one; the layout 3 migration and direct inserts use this).
-FILL_RATE_KEYS: tuple[str, ...] = (*_fill_rate_keys("events"), *_fill_rate_keys("corrections"))
+FILL_RATE_KEYS: tuple[str, ...] = (*fill_rate_keys_sql("events"), *fill_rate_keys_sql("corrections"))
 #: version → statements that move a file from that version to the next.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 → 2: data.prompt_hash promoted to a column, filled in for the events already stored
