@@ -106,6 +106,11 @@ def test_the_usage_report_equals_the_view_summed(app: Workmeter, by: str) -> Non
     assert got == usage_report(app.db, by, subjects=["cus_1", "cus_2"], source="rated_events")
     assert app.usage(by) == usage_report(app.db, by, source="rated_events")
     assert sum(r["unpriced_events"] for r in got) >= 1 and all(r["events"] for r in got)
+    # the string-join path carries the same extra sums
+    from workmeter.ledger.usage import BUCKET_SUMS, GROUP_KEYS, parse_by
+
+    groups = [GROUP_KEYS[k] for k in parse_by(by)]
+    assert cost_by(app.db, groups, extras=BUCKET_SUMS, by_key=False) == cost_by(app.db, groups, extras=BUCKET_SUMS)
 
 
 def test_every_stored_usage_event_carries_the_key_of_its_model(tmp_path: Any) -> None:

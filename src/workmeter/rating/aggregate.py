@@ -259,17 +259,7 @@ def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Se
     with snapshot(cur):
         cards = cards_sql(run_id)
         rows = keyed_rows(cur, groups, where, params, cards, extras) if by_key else None
-        if rows is None and extras:
-            rows = cur.execute(_view_sql(groups, where, run_id, extras), list(params)).fetchall()
-        elif rows is None:
-            rows = cost_rows(cur, groups, where, params, cards)
+        if rows is None:
+            rows = cost_rows(cur, groups, where, params, cards, extras)
     return [dict(zip(names, row, strict=True)) for row in rows]
 
-
-def _view_sql(groups: Sequence[str], where: str, run_id: int | None, extras: Sequence[str]) -> str:
-    """``cost_by`` rows straight from the rated view (any event, any price)."""
-    source = "rated_events" if run_id is None else f"rated_events_for_run({int(run_id)})"
-    keys = "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
-    more = "".join(f", {x} AS x{i}" for i, x in enumerate(extras))
-    return (f"SELECT {keys}count(*), sum(cost), count(*) FILTER (WHERE NOT priced){more} FROM {source} "
-            f"WHERE {where} GROUP BY ALL ORDER BY ALL")

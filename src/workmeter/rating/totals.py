@@ -79,10 +79,10 @@ def _keys(groups: Sequence[str]) -> str:
     return "".join(f"{g} AS g{i}, " for i, g in enumerate(groups))
 
 
-def _fast_sql(groups: Sequence[str], where: str, checked: tuple[str, ...]) -> str:
+def _fast_sql(groups: Sequence[str], where: str, checked: tuple[str, ...], extras: Sequence[str]) -> str:
     return f"""
 SELECT {_keys(groups)}count(*) AS events, sum(wm_fast) AS pico, count(wm_fast) AS fast,
-       count(wm_rid) AS matched, coalesce(sum(wm_dead), 0) AS dead
+       count(wm_rid) AS matched, coalesce(sum(wm_dead), 0) AS dead{"".join(f", {x} AS x{i}" for i, x in enumerate(extras))}
 FROM {_events_sql(where, checked)} r
 GROUP BY ALL"""
 
@@ -96,7 +96,7 @@ WHERE wm_rid IS NOT NULL AND wm_dead = 0 AND wm_fast IS NULL
 GROUP BY ALL"""
 
 
-def _result_sql(n: int, slow: bool) -> str:
+def _result_sql(n: int, slow: bool, extras: int) -> str:
     names = "".join(f"a.g{i}, " for i in range(n))
     unpriced = "a.events - a.matched + a.dead"
     other = "coalesce(s.other, 0)" if slow else "0"
@@ -105,14 +105,15 @@ def _result_sql(n: int, slow: bool) -> str:
     return f"""
 SELECT {names}a.events,
        CASE WHEN a.events > {unpriced} THEN coalesce(a.pico::DECIMAL(38, 0) * {PICO}, 0) + {other} END AS cost,
-       {unpriced} AS unpriced_events
+       {unpriced} AS unpriced_events{"".join(f", a.x{i}" for i in range(extras))}
 FROM {_FAST} a {join}
 ORDER BY ALL"""
 
 
 def cost_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str, params: Sequence[Any],
-              cards: str) -> list[tuple[Any, ...]]:
-    """Rows ``(g0, …, events, cost, unpriced_events)``, ordered, for the card table ``cards``.
+              cards: str, extras: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """Rows ``(g0, …, events, cost, unpriced_events, x0, …)``, ordered, for the card table ``cards``
+    (``extras``: more aggregates over the usage events).
 
     Run it inside a transaction (one snapshot of the ledger): its temp tables are dropped on
     success, and go with the rollback on error. :func:`~workmeter.rating.aggregate.cost_by`
@@ -120,12 +121,12 @@ def cost_rows(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str,
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS} AS {_rows_sql(cards)}")
     checked = _checked(con)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FAST} AS {_fast_sql(groups, where, checked)}", list(params))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FAST} AS {_fast_sql(groups, where, checked, extras)}", list(params))
     missing = con.execute(f"SELECT count(*) FROM {_FAST} WHERE matched > fast").fetchone()
     slow = bool(missing and missing[0])
     if slow:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_SLOW} AS {_slow_sql(groups, where, checked)}", list(params))
-    rows = con.execute(_result_sql(len(groups), slow)).fetchall()
+    rows = con.execute(_result_sql(len(groups), slow, len(extras))).fetchall()
     for name in (_SLOW, _FAST, _ROWS):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     return rows
