@@ -40,14 +40,14 @@ KEYS = [
 
 GENERATE = """
 INSERT INTO events (seq, key_hash, source, id, type, subject, time, provider, model, service_tier,
-                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search)
+                    input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, web_search, rate_key)
 SELECT i, hash(i), 'bench', i::VARCHAR, 'llm.usage', 'cus_' || (hash(i * 7) % {customers}),
        TIMESTAMPTZ '2026-10-01 12:00:00+00' + to_microseconds((hash(i * 3) % {span_us})::BIGINT),
        k.provider, k.model, k.tier,
        (hash(i * 11) % 4000)::BIGINT,
        CASE WHEN i % 3 = 0 THEN (hash(i * 13) % 30000)::BIGINT ELSE 0 END,
        CASE WHEN i % 5 = 0 THEN (hash(i * 17) % 8000)::BIGINT ELSE 0 END, 0,
-       (hash(i * 23) % 1500)::BIGINT, 0, 0
+       (hash(i * 23) % 1500)::BIGINT, 0, 0, k.idx + 1
 FROM range({n}) t(i) JOIN _keys k ON k.idx = i % {nkeys}
 """
 
@@ -116,6 +116,8 @@ def setup(wm: Workmeter, events: int, customers: int, folder: Path) -> None:
     con = wm.db.conn
     con.execute("CREATE TEMP TABLE _keys (idx INTEGER, provider VARCHAR, model VARCHAR, tier VARCHAR)")
     con.executemany("INSERT INTO _keys VALUES (?, ?, ?, ?)", [[i, *k] for i, k in enumerate(KEYS)])
+    # the rate keys the ledger would give these (provider, model, service tier) at ingest
+    con.execute("INSERT INTO usage_keys SELECT idx + 1, provider, model, tier FROM _keys")
     span_us = 29 * 86_400 * 1_000_000  # Oct 1 12:00 UTC .. Oct 30 12:00 UTC: October in every timezone
     con.execute(GENERATE.format(n=events, customers=customers, span_us=span_us, nkeys=len(KEYS)))
     (folder / "pro.toml").write_text(PLAN)

@@ -26,11 +26,9 @@ from workmeter.store.duckdb import Database
 
 Key = tuple[str, str, str]
 
+#: Ledger keys (``usage_keys``, numbered by the ledger as usage events arrive) not carded yet.
 _NEW_KEYS = """
-SELECT DISTINCT coalesce(provider, ''), coalesce(model, ''), coalesce(service_tier, '') FROM (
-  SELECT provider, model, service_tier FROM events WHERE type = 'llm.usage' AND seq > ?
-  UNION ALL
-  SELECT provider, model, service_tier FROM corrections WHERE type = 'llm.usage')
+SELECT DISTINCT coalesce(provider, ''), coalesce(model, ''), coalesce(service_tier, '') FROM usage_keys
 EXCEPT SELECT provider, model, service_tier FROM rate_keys
 """
 
@@ -90,22 +88,14 @@ class Rater:
     def refresh(self) -> int:
         """Rate ledger keys not seen before, under every run. Returns how many were new.
 
-        Cheap when nothing is new (reads only events past the watermark, writes
-        nothing); new keys are found and carded inside the writer's transaction,
-        so concurrent refreshes never card a key twice.
+        Cheap when nothing is new (reads only the small ``usage_keys`` and ``rate_keys``
+        tables, writes nothing); new keys are found and carded inside the writer's
+        transaction, so concurrent refreshes never card a key twice.
         """
-        cur = self.db.read()
-        watermark = _watermark(cur)
-        if not cur.execute(_NEW_KEYS, [watermark]).fetchone():
-            top = cur.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
-            if top and int(top[0]) - watermark > _WATERMARK_STEP:
-                with self.db.write() as con:
-                    _set_watermark(con, max(int(top[0]), _watermark(con)))
+        if not self.db.read().execute(_NEW_KEYS).fetchone():
             return 0
         with self.db.write() as con:
-            watermark = _watermark(con)
-            top_row = con.execute("SELECT coalesce(max(seq), -1) FROM events").fetchone()
-            new: list[Key] = [tuple(r) for r in con.execute(_NEW_KEYS, [watermark]).fetchall()]  # type: ignore[misc]
+            new: list[Key] = [tuple(r) for r in con.execute(_NEW_KEYS).fetchall()]  # type: ignore[misc]
             runs = read_runs(con)
             if new:
                 con.executemany("INSERT INTO rate_keys VALUES (?, ?, ?, ?)",
@@ -113,7 +103,6 @@ class Rater:
                 for i, run in enumerate(runs):
                     table = self._cards_table(run.run_id, new, self._segments(runs[:i + 1]))
                     _insert_cards(con, table, current=run is runs[-1], replace=False)
-            _set_watermark(con, max(int(top_row[0]) if top_row else -1, watermark))
         return len(new)
 
     def _segments(self, runs: list[RatingRun]) -> list[Segment]:
@@ -162,21 +151,9 @@ class Rater:
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-_WATERMARK_STEP = 1_000_000
-
-
 def _keys(con: Any) -> list[Key]:
     return [tuple(r) for r in con.execute(  # type: ignore[misc]
         "SELECT provider, model, service_tier FROM rate_keys ORDER BY ALL").fetchall()]
-
-
-def _watermark(con: Any) -> int:
-    row = con.execute("SELECT value FROM rating_state WHERE key = 'events_seq'").fetchone()
-    return int(row[0]) if row else -1
-
-
-def _set_watermark(con: Any, value: int) -> None:
-    con.execute("INSERT OR REPLACE INTO rating_state VALUES ('events_seq', ?)", [value])
 
 
 def _insert_cards(con: Any, table: Any, *, current: bool, replace: bool) -> None:

@@ -50,7 +50,6 @@ TABLES: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS rate_keys (
     "provider" VARCHAR, "model" VARCHAR, "service_tier" VARCHAR, "first_seen" TIMESTAMPTZ,
     PRIMARY KEY ("provider", "model", "service_tier"))""",
-    """CREATE TABLE IF NOT EXISTS rating_state ("key" VARCHAR PRIMARY KEY, "value" BIGINT)""",
     f"""CREATE TABLE IF NOT EXISTS rate_cards ("run_id" INTEGER, {CARD_COLUMNS})""",
     f"""CREATE TABLE IF NOT EXISTS rate_cards_current ("run_id" INTEGER, {CARD_COLUMNS})""",
 )
