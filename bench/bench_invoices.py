@@ -28,6 +28,7 @@ from typing import Any
 import psutil
 
 from workmeter.app import Workmeter
+from workmeter.rating.keyed import fill_cells
 
 KEYS = [
     ("anthropic", "claude-sonnet-4-5-20250929", None),
@@ -147,6 +148,9 @@ def main() -> None:
         print(f"generated {args.events:,} events, {args.customers:,} customers in {time.perf_counter() - t0:.1f}s",
               file=sys.stderr)
     wm.rater.refresh()
+    with wm.db.write() as con:  # the price cells the ledger stores at ingest (rows were inserted directly)
+        fill_cells(con)
+    wm.db.checkpoint()
     cur = wm.db.read()
     n = cur.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
     plain, _ = best_of(lambda: cur.execute(PLAIN).fetchall(), args.repeat)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workmeter.app import Workmeter
+from workmeter.rating.keyed import fill_cells
 
 MODELS = [("anthropic", "claude-sonnet-4-5"), ("anthropic", "claude-haiku-4-5"), ("openai", "gpt-4o"),
           ("google", "gemini-2.5-pro")]
@@ -138,6 +139,9 @@ def main() -> None:
         print(f"generated {args.events:,} usage events and {args.tasks:,} tasks in "
               f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
     wm.rater.refresh()
+    with wm.db.write() as con:  # the price cells the ledger stores at ingest (rows were inserted directly)
+        fill_cells(con)
+    wm.db.checkpoint()
     cur = wm.db.read()
     usage = cur.execute("SELECT count(*) FROM live_events WHERE type = 'llm.usage'").fetchone()[0]  # type: ignore[index]
     rating, rating_cpu, _ = best_of(lambda: cur.execute(RATED).fetchall(), args.repeat)

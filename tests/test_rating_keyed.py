@@ -1,6 +1,7 @@
 """Cost per group by integer cell (``rating.keyed``) equals the view and the string-join path, on events
 the ledger ingested: a dated price change, a long-context tier, off-peak hours, a bucket without a
-price, an unknown model, a batch tier and an amended event."""
+price, an unknown model, a batch tier and an amended event. The price cell the ledger stores at
+ingest is the one the layout computes, and stays so when a rating run changes the cards."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from conftest import usage_event
 from workmeter.app import Workmeter
 from workmeter.rating.aggregate import cost_by, snapshot
-from workmeter.rating.keyed import keyed_rows
+from workmeter.rating.keyed import current_layout, keyed_rows
+from workmeter.store.schema import cell_sql
 
 OPENAI = {"prompt_tokens": 1000, "completion_tokens": 200}
 EVENTS: list[dict[str, Any]] = [
@@ -55,11 +57,23 @@ def _view(wm: Workmeter, groups: str) -> list[tuple[Any, ...]]:
         "GROUP BY ALL ORDER BY ALL").fetchall()
 
 
+def _stale_cells(wm: Workmeter) -> int:
+    """Usage rows whose stored cell is not the one the current cards' layout gives them."""
+    cur = wm.db.read()
+    layout = current_layout(cur)
+    assert layout is not None
+    row = cur.execute(f"SELECT count(*) FROM live_events WHERE type = 'llm.usage' "
+                      f"AND rate_cell IS DISTINCT FROM {cell_sql(layout.branches())}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("stored", [True, False])
 @pytest.mark.parametrize("groups", [["subject"], ["id"], ["model", "date_trunc('month', time)"]])
-def test_integer_cells_price_every_rule_like_the_view(app: Workmeter, groups: list[str]) -> None:
+def test_integer_cells_price_every_rule_like_the_view(app: Workmeter, groups: list[str], stored: bool) -> None:
     cur = app.db.read()
     with snapshot(cur):
-        rows = keyed_rows(cur, groups, "TRUE", [], "rate_cards_current")
+        rows = keyed_rows(cur, groups, "TRUE", [], "rate_cards_current", stored_cells=stored)
     assert rows is not None  # the integer path applies to ledger-written events
     view = _view(app, ", ".join(groups))
     assert rows == view
@@ -127,4 +141,54 @@ def test_every_stored_usage_event_carries_the_key_of_its_model(tmp_path: Any) ->
     assert cur.execute("SELECT count(*) FROM (SELECT DISTINCT provider, model, service_tier, rate_key FROM "
                        "live_events WHERE type = 'llm.usage')").fetchall() == cur.execute(
         "SELECT count(*) FROM usage_keys").fetchall() == [(4,)]
+    wm.close()
+
+
+def test_the_ledger_stores_every_cell_the_layout_gives(app: Workmeter) -> None:
+    layout = current_layout(app.db.read())
+    assert layout is not None
+    # the dated o3 change, the sonnet tier, deepseek's hours and its missing web-search price split keys
+    assert len(layout.dims) >= 3
+    assert _stale_cells(app) == 0
+    cells = dict(app.db.read().execute("SELECT id, rate_cell FROM live_events").fetchall())
+    assert cells["o3-before"] != cells["o3-after"] and cells["ds-peak"] not in (cells["ds-off"], cells["ds-edge"])
+    assert cells["sonnet-long"] != cells["sonnet-short"] and cells["ds-search"] != cells["ds-peak"]
+
+
+CONTRACT = """
+[book]
+name = "contract"
+[[model]]
+provider = "openai"
+model = "gpt-4o"
+prices = { input_mtok = "1", output_mtok = "4" }
+"""
+
+
+def test_a_rating_run_that_splits_a_key_rewrites_its_stored_cells(tmp_path: Any) -> None:
+    from datetime import UTC, datetime
+
+    wm = Workmeter.open(tmp_path / "rerate.duckdb")
+    gpt = [usage_event(f"g{m}", provider="openai", model="gpt-4o", usage=OPENAI, time=f"2025-0{m}-15T10:00:00Z")
+           for m in (5, 7)]
+    wm.ledger.ingest([*gpt, EVENTS[0]])
+    wm.rater.refresh()
+    cells = dict(wm.db.read().execute("SELECT id, rate_cell FROM events").fetchall())
+    assert cells["g5"] == cells["g7"] > 0  # gpt-4o's list price is the same all year: one cell
+    list_cost = {r["g0"]: r["cost"] for r in cost_by(wm.db, ["id"])}
+
+    book = tmp_path / "contract.toml"
+    book.write_text(CONTRACT)
+    version = wm.catalog.sync([book]).version
+    wm.rater.rerate(datetime(2025, 6, 1, tzinfo=UTC), None, version, "contract from June")
+    cells = dict(wm.db.read().execute("SELECT id, rate_cell FROM events").fetchall())
+    assert cells["g5"] != cells["g7"] and _stale_cells(wm) == 0
+    wm.ledger.ingest([usage_event("g8", provider="openai", model="gpt-4o", usage=OPENAI,
+                                  time="2025-08-15T10:00:00Z")])
+    assert _stale_cells(wm) == 0  # ingest stores cells under the new layout
+    got = {r["g0"]: r["cost"] for r in cost_by(wm.db, ["id"])}
+    assert got == {r["g0"]: r["cost"] for r in cost_by(wm.db, ["id"], stored_cells=False)}
+    assert got == {r[0]: r[2] for r in _view(wm, "id")}
+    assert got["g5"] == list_cost["g5"] and got["g7"] < list_cost["g7"] and got["g8"] == got["g7"]
+    assert got["o3-before"] == list_cost["o3-before"]
     wm.close()

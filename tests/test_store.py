@@ -80,7 +80,7 @@ def test_a_layout_1_file_gains_the_prompt_hash_column_filled_from_its_events(tmp
 
 def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
     """Make a file look like layout 2: no rate keys."""
-    con.execute("DROP VIEW live_events CASCADE")
+    _to_layout_3(con)
     for table in ("events", "corrections"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN rate_key")
     con.execute("DROP TABLE usage_keys")
@@ -88,6 +88,45 @@ def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("rate_cards", "rate_cards_current"):  # and its rate cards had a quantity limit
         con.execute(f"ALTER TABLE {table} ADD COLUMN qty_limit BIGINT")
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def _to_layout_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Make a file look like layout 3: no stored price cells."""
+    con.execute("DROP VIEW live_events CASCADE")
+    for table in ("events", "corrections"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN rate_cell")
+    con.execute("DELETE FROM meta WHERE key = 'rate_cells'")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def test_a_layout_3_file_gains_stored_price_cells_and_prices_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "v3.duckdb"
+    wm = Workmeter.open(path)
+    wm.ledger.ingest([usage_event("o1", provider="openai", model="o3", time="2025-06-09T12:00:00Z"),
+                      usage_event("o2", provider="openai", model="o3", time="2025-06-10T12:00:00Z"),
+                      usage_event("d1", provider="deepseek", model="deepseek-chat", time="2025-09-01T17:00:00Z",
+                                  usage_format="anthropic"),
+                      usage_event("c1")])
+    wm.ledger.amend(usage_event("c1", provider="deepseek", model="deepseek-chat", time="2025-09-01T10:00:00Z",
+                                usage_format="anthropic"),
+                    "wrong model")
+    wm.rater.refresh()
+    before = cost_by(wm.db, ["id"])
+    cells = wm.db.read().execute("SELECT id, rate_cell FROM live_events ORDER BY id").fetchall()
+    wm.close()
+    con = duckdb.connect(str(path))
+    _to_layout_3(con)
+    con.close()
+    wm = Workmeter.open(path)
+    cur = wm.db.read()
+    assert cur.execute("SELECT count(rate_cell) FROM live_events").fetchall() == [(0,)]
+    assert cost_by(wm.db, ["id"]) == before  # cells not stored yet: the query computes them
+    wm.rater.refresh()  # the rater stores them the first time it runs (every report runs it first)
+    assert cur.execute("SELECT id, rate_cell FROM live_events ORDER BY id").fetchall() == cells
+    assert len({c for _, c in cells}) == 4 and all(c is not None for _, c in cells)
+    assert cost_by(wm.db, ["id"]) == cost_by(wm.db, ["id"], stored_cells=False) == before
+    assert cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(SCHEMA_VERSION),)]
+    wm.close()
 
 
 def test_a_layout_2_file_gains_rate_keys_and_prices_as_before(tmp_path: Path) -> None:

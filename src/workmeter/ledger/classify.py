@@ -5,12 +5,14 @@ After staging (:mod:`workmeter.ledger.stage`) the batch is a temp table ``_stage
 ``_cls``: one status per valid event (``accepted``, ``duplicate``, ``conflict``),
 the payload hash it was compared to, and for accepted events their ``seq``, dense
 and in batch order after the last one handed out (:data:`BASE`).
-:data:`INSERT_EVENTS` appends the accepted rows to ``events``.
+:func:`insert_events_sql` appends the accepted rows to ``events``.
 """
 
 from __future__ import annotations
 
-from workmeter.store.schema import EVENT_COLUMNS, fill_rate_keys_sql
+from functools import lru_cache
+
+from workmeter.store.schema import EVENT_COLUMNS, META_CELLS, fill_rate_keys_sql, stored_cell_sql
 
 #: Stored events with the key of a valid staged event: key_hash first (one integer column),
 #: then source, id and payload hash only for the rows it found.
@@ -63,27 +65,29 @@ FROM c
 _KEYLESS = "_stage s WHERE s.rate_key IS NULL AND s.type = 'llm.usage' AND s.reason IS NULL"
 #: The last seq handed out (meta ``next_seq``), 0 for an empty ledger.
 BASE = "(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = 'next_seq')"
-#: base, then accepted / duplicates / conflicts / rejected of the staged batch.
+#: base, then accepted / duplicates / conflicts / rejected / keyless of the staged batch, and the
+#: layout of the stored price cells.
 COUNTS = f"""
 SELECT {BASE}, count(*) FILTER (WHERE status = 'accepted'), count(*) FILTER (WHERE status = 'duplicate'),
        count(*) FILTER (WHERE status = 'conflict'), (SELECT count(*) FROM _stage WHERE reason IS NOT NULL),
-       (SELECT count(*) FROM {_KEYLESS})
+       (SELECT count(*) FROM {_KEYLESS}), (SELECT value FROM meta WHERE key = '{META_CELLS}')
 FROM _cls
 """
 _EVENT_COLS = [name for name, _ in EVENT_COLUMNS]
 
 
-def _insert_events_sql() -> str:
+@lru_cache(maxsize=8)
+def insert_events_sql(layout: str | None) -> str:
+    """Appends the accepted events, each usage event with its rate key and its cell under the
+    ``layout`` ``meta`` stores (``rate_cells``)."""
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-    exprs = {"seq": "c.seq", "ingested_at": "now()"}
+    exprs = {"seq": "c.seq", "ingested_at": "now()", "rate_cell": stored_cell_sql(layout, "s.")}
     select = ", ".join(exprs.get(c, f's."{c}"') for c in _EVENT_COLS)
     return (f"INSERT INTO events ({cols}) SELECT {select} "
             "FROM _stage s JOIN _cls c ON c.pos = s.pos WHERE c.status = 'accepted'")
 
 
 #: When :data:`COUNTS` finds keyless events: number the new keys of the accepted ones, then give
-#: every keyless staged event its key (before :data:`INSERT_EVENTS`).
+#: every keyless staged event its key (before :func:`insert_events_sql`).
 NEW_USAGE_KEYS = fill_rate_keys_sql(
     "_stage", "_stage.reason IS NULL AND _stage.pos IN (SELECT pos FROM _cls WHERE status = 'accepted')")
-#: Appends the accepted events, each usage event with its rate key.
-INSERT_EVENTS = _insert_events_sql()

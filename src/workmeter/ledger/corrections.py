@@ -18,7 +18,7 @@ import pyarrow as pa
 from workmeter.core.errors import Conflict, InvalidInput, NotFound
 from workmeter.ledger.stage import ENVELOPE_FROM_TEXT, staged_sql
 from workmeter.store.duckdb import Database, first
-from workmeter.store.schema import EVENT_COLUMNS, fill_rate_keys_sql
+from workmeter.store.schema import EVENT_COLUMNS, META_CELLS, fill_rate_keys_sql, stored_cell_sql
 
 _COLS = ", ".join(f'"{n}"' for n, _ in EVENT_COLUMNS)
 #: By name: a migrated file's corrections table may order its columns differently.
@@ -82,8 +82,9 @@ def amend(db: Database, event: Mapping[str, Any], reason: str) -> int:
         rev = _revision(con, source, id_)
         seq, ingested_at = current[0], current[7]
         cols = [n for n, _ in EVENT_COLUMNS]
-        select = ", ".join(
-            "?" if c in ("seq", "ingested_at") else f'"{c}"' for c in cols)
+        layout = first(con.execute("SELECT value FROM meta WHERE key = ?", [META_CELLS]))
+        exprs = {"seq": "?", "ingested_at": "?", "rate_cell": stored_cell_sql(layout[0] if layout else None)}
+        select = ", ".join(exprs.get(c, f'"{c}"') for c in cols)
         for stmt in fill_rate_keys_sql("_astage"):  # a model key no event had before gets its number
             con.execute(stmt)
         con.execute(f"INSERT INTO corrections ({_INTO}) SELECT {select}, 'amend', ?, now(), ? FROM _astage",

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 
 from workmeter.core.errors import InvalidInput
-from workmeter.ledger.classify import BASE, COUNTS, INSERT_EVENTS, NEW_USAGE_KEYS, classify_sql
+from workmeter.ledger.classify import BASE, COUNTS, NEW_USAGE_KEYS, classify_sql, insert_events_sql
 from workmeter.ledger.stage import (
     ENVELOPE_FROM_COLUMNS_SEEN,
     ENVELOPE_FROM_KEYS,
@@ -194,13 +194,14 @@ class Ledger:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {staged_sql(envelope_sql)}")
         con.execute(classify_sql(seen_in_stage, BASE))
         row = first(con.execute(COUNTS))
-        base, accepted, duplicates, conflicts, rejected, keyless = (int(v or 0) for v in row or (0,) * 6)
+        base, accepted, duplicates, conflicts, rejected, keyless = (int(v or 0) for v in (row or (0,) * 7)[:6])
+        layout = row[6] if row else None
         report = IngestReport(accepted=accepted, duplicates=duplicates + stored_dups, conflicts=conflicts,
                               rejected=rejected)
         if accepted:
             for stmt in NEW_USAGE_KEYS if keyless else ():
                 con.execute(stmt)
-            con.execute(INSERT_EVENTS)
+            con.execute(insert_events_sql(layout))
             _advance_seq(con, base + accepted)
         if conflicts:
             raw = "(SELECT i.raw FROM _input i WHERE i.pos = c.pos)" if text_input else "NULL"

@@ -245,20 +245,22 @@ ORDER BY ALL"""
 
 
 def cost_by(db: Database, groups: Sequence[str], where: str = "TRUE", params: Sequence[Any] = (),
-            run_id: int | None = None, by_key: bool = True, extras: Sequence[str] = ()) -> list[dict[str, Any]]:
+            run_id: int | None = None, by_key: bool = True, extras: Sequence[str] = (),
+            stored_cells: bool = True) -> list[dict[str, Any]]:
     """Rows ``{g0, …, events, cost, unpriced_events, x0, …}`` (call ``Rater.refresh()`` first for new keys).
 
     The same rows as :func:`cost_by_sql`, in one snapshot, by the integer fast paths of
     :mod:`workmeter.rating.keyed` and :mod:`workmeter.rating.totals` (``by_key=False``: the
     string-join path only); ``groups``, ``where`` and ``extras`` (more aggregates, e.g.
-    ``sum(input)``) read the usage event's ``live_events`` columns.
+    ``sum(input)``) read the usage event's ``live_events`` columns. ``stored_cells=False``
+    computes every event's price cell instead of reading the one stored at ingest.
     """
     cur = db.read()
     names = [*(f"g{i}" for i in range(len(groups))), "events", "cost", "unpriced_events",
              *(f"x{i}" for i in range(len(extras)))]
     with snapshot(cur):
         cards = cards_sql(run_id)
-        rows = keyed_rows(cur, groups, where, params, cards, extras) if by_key else None
+        rows = keyed_rows(cur, groups, where, params, cards, extras, stored_cells) if by_key else None
         if rows is None:
             rows = cost_rows(cur, groups, where, params, cards, extras)
     return [dict(zip(names, row, strict=True)) for row in rows]

@@ -20,6 +20,7 @@ from workmeter.core.errors import InvalidInput, NotFound
 from workmeter.normalize.buckets import Buckets
 from workmeter.rating import store
 from workmeter.rating.card import CardRow, Segment, card
+from workmeter.rating.keyed import store_cells
 from workmeter.rating.reference import RatedEvent, rate_segments
 from workmeter.rating.runs import RatingRun, insert_run, list_runs, read_runs, segments
 from workmeter.store.duckdb import Database
@@ -45,6 +46,10 @@ class Rater:
             version = catalog.latest_version() or catalog.sync().version
             self._record_run(version, None, None, "initial rating run (first catalog sync)")
         self.refresh()
+        with db.write() as con:  # a file from before stored cells, or one whose cells lag its cards
+            rewritten = store_cells(con)
+        if rewritten:
+            db.checkpoint()
 
     # runs ---------------------------------------------------------------
     def runs(self) -> list[RatingRun]:
@@ -82,6 +87,9 @@ class Rater:
             run = insert_run(con, version, start, end, note)
             table = self._cards_table(run.run_id, _keys(con), self._segments([*runs, run]))
             _insert_cards(con, table, current=True, replace=True)
+            rewritten = store_cells(con)
+        if rewritten:
+            self.db.checkpoint()
         return run
 
     # keys ---------------------------------------------------------------
@@ -103,6 +111,7 @@ class Rater:
                 for i, run in enumerate(runs):
                     table = self._cards_table(run.run_id, new, self._segments(runs[:i + 1]))
                     _insert_cards(con, table, current=run is runs[-1], replace=False)
+                store_cells(con)  # a new key's rows only: few, no checkpoint needed
         return len(new)
 
     def _segments(self, runs: list[RatingRun]) -> list[Segment]:

@@ -1,12 +1,17 @@
 """The ledger's tables. Only ``store`` and the composition root know SQL dialects.
 
-``events`` is append-only: a row is never updated or deleted. Corrections
+``events`` is append-only: a row is never deleted, and its record is never
+updated (only the derived ``rate_cell``, a cache of its price cell, is). Corrections
 (void / amend) are rows in ``corrections``; the view ``live_events`` applies
 them (latest correction per event wins; a void drops the event, an amend
 replaces its payload). Every report reads ``live_events``.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
 
 #: Columns of an event row, in order. Usage columns are NULL for generic events.
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -45,14 +50,40 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # the event's (provider, model, service_tier) as a small dense integer (``usage_keys``), set
     # on usage events at ingest: the rater picks prices by it without comparing strings
     ("rate_key", "INTEGER"),
+    # the usage event's price cell under the current cards' layout (``rating.keyed``): derived
+    # from the columns above, set at ingest and rewritten when the current cards change, never
+    # part of the event's record (NULL: not computed, and reports compute it)
+    ("rate_cell", "INTEGER"),
 )
+
+#: ``meta`` key of the layout the stored ``rate_cell`` values follow (JSON: rate key → cell SQL)
+META_CELLS = "rate_cells"
+CELL_PREFIX = "{t}"  # the column prefix (a table alias and a dot, or nothing) in a layout's cell SQL
+
+
+def cell_sql(branches: Mapping[str, str], prefix: str = "") -> str:
+    """A usage row's cell under a layout's ``branches`` (columns read as ``prefix``"name")."""
+    key = f'{prefix}"rate_key"'
+    if not branches:
+        return key
+    whens = " ".join(f"WHEN {k} THEN {branches[k]}" for k in sorted(branches, key=int))
+    return f"(CASE {key} {whens} ELSE {key} END)".replace(CELL_PREFIX, prefix)
+
+
+@lru_cache(maxsize=8)
+def stored_cell_sql(meta_value: str | None, prefix: str = "") -> str:
+    """The cell SQL of the layout ``meta`` stores (a key's own number when it stores none)."""
+    branches = json.loads(meta_value) if meta_value else None
+    return cell_sql(branches or {}, prefix)
+
+
 
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
 
 #: The layout version of a database file (meta ``schema_version``). A file records the version
 #: that created it; opening runs :data:`MIGRATIONS` from its version up to this one, in order,
 #: and refuses a file written by a newer workmeter rather than misreading it.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _PROMPT_HASH = "data->>'$.prompt_hash'"
 #: (provider, model, service_tier) of a usage row, as stored (NULL: absent), equal to a usage key's
 _SAME_KEY = ("u.provider IS NOT DISTINCT FROM {t}.provider AND u.model IS NOT DISTINCT FROM {t}.model "
@@ -109,6 +140,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "AND e.id = corrections.id AND corrections.seq IS DISTINCT FROM e.seq",
         # rate cards no longer carry a per-row quantity limit (overflow is checked per product)
         *(f"ALTER TABLE IF EXISTS {t} DROP COLUMN IF EXISTS qty_limit" for t in ("rate_cards", "rate_cards_current"))),
+    # 3 → 4: every usage event's price cell; the rater fills them in under its layout (no layout
+    # is recorded yet, so the first one rewrites every row)
+    3: tuple(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_cell" INTEGER' for table in ("events", "corrections")),
 }
 
 
