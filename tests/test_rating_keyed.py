@@ -192,3 +192,25 @@ def test_a_rating_run_that_splits_a_key_rewrites_its_stored_cells(tmp_path: Any)
     assert got["g5"] == list_cost["g5"] and got["g7"] < list_cost["g7"] and got["g8"] == got["g7"]
     assert got["o3-before"] == list_cost["o3-before"]
     wm.close()
+
+
+def test_rows_written_without_a_cell_are_priced_alike_and_get_theirs(tmp_path: Any) -> None:
+    from test_rating_view import insert
+    from workmeter.rating.keyed import fill_cells
+
+    wm = Workmeter.open(tmp_path / "direct.duckdb")
+    wm.ledger.ingest(EVENTS[:2])  # o3 on both sides of its price change, through the ledger
+    wm.rater.refresh()
+    insert(wm, [(100 + i, "cus_9", f"2025-06-{9 + i % 2:02d}T12:00:00Z", "openai", "o3",
+                 "standard", 1000 * i, 0, 0, 0, 10 * i, 0, 0) for i in range(1, 7)])  # the same key, written directly
+    wm.rater.refresh()
+    direct = "SELECT count(*) FROM events WHERE rate_cell IS NULL"
+    assert wm.db.read().execute(direct).fetchall() == [(6,)]
+    before = cost_by(wm.db, ["id"])
+    assert before == cost_by(wm.db, ["id"], stored_cells=False)
+    assert {r["g0"]: r["cost"] for r in before} == {r[0]: r[2] for r in _view(wm, "id")}
+    with wm.db.write() as con:
+        fill_cells(con)
+    assert wm.db.read().execute(direct).fetchall() == [(0,)] and _stale_cells(wm) == 0
+    assert cost_by(wm.db, ["id"]) == before
+    wm.close()
