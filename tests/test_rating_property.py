@@ -31,8 +31,9 @@ from workmeter.catalog.model import (
     ProviderEntry,
 )
 from workmeter.normalize.buckets import Buckets
+from workmeter.rating.keyed import current_layout, fill_cells
 from workmeter.rating.reference import rate_segments
-from workmeter.store.schema import FILL_RATE_KEYS
+from workmeter.store.schema import FILL_RATE_KEYS, cell_sql
 
 BASE = datetime(2025, 3, 1, tzinfo=UTC)
 BUCKETS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "web_search")
@@ -125,6 +126,18 @@ def _insert(wm: Workmeter, evs: list[dict[str, Any]], prefix: str) -> None:
                          *(e[b] for b in BUCKETS)])
         for stmt in FILL_RATE_KEYS:  # as the ledger gives them
             con.execute(stmt)
+        fill_cells(con)  # and the price cells, under the layout stored now (new keys: their own number)
+
+
+def _stale_cells(wm: Workmeter) -> int:
+    """Stored cells that differ from the ones the current cards' layout gives."""
+    cur = wm.db.read()
+    layout = current_layout(cur)
+    if layout is None:
+        return 0
+    row = cur.execute("SELECT count(*) FROM live_events WHERE type = 'llm.usage' AND rate_cell IS NOT NULL "
+                      f"AND rate_cell <> {cell_sql(layout.branches())}").fetchone()
+    return int(row[0]) if row else -1
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -196,8 +209,10 @@ def test_summed_then_priced_equals_the_view(shared: Workmeter, data: st.DataObje
     assert sum(r[8] for r in got) == len(evs) + late
     by_subject = cur.execute(f"SELECT subject, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
                              "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
-    for by_key in (True, False):  # prices picked by integer cell, and by the string join
-        summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run, by_key=by_key)
+    assert _stale_cells(wm) == 0  # every rating run and new key kept the stored cells current
+    # prices picked by the stored integer cell, by the cell computed in the query, and by the string join
+    for by_key, stored in ((True, True), (True, False), (False, True)):
+        summed = cost_by(wm.db, ["subject"], "id LIKE ?", like, run_id=run, by_key=by_key, stored_cells=stored)
         assert [tuple(r.values()) for r in summed] == by_subject
 
 
@@ -222,6 +237,7 @@ def test_cost_by_fast_path_equals_the_view(shared: Workmeter, data: st.DataObjec
     view = wm.db.read().execute(
         f"SELECT model, service_tier, count(*), sum(cost), count(*) FILTER (WHERE NOT priced) FROM {source} "
         "WHERE id LIKE ? GROUP BY ALL ORDER BY ALL", like).fetchall()
-    for by_key in (True, False):
-        got = cost_by(wm.db, ["model", "service_tier"], "id LIKE ?", like, run_id=run, by_key=by_key)
+    for by_key, stored in ((True, True), (True, False), (False, True)):
+        got = cost_by(wm.db, ["model", "service_tier"], "id LIKE ?", like, run_id=run, by_key=by_key,
+                      stored_cells=stored)
         assert [tuple(r.values()) for r in got] == view
