@@ -279,13 +279,14 @@ def store_cells(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def fill_cells(con: duckdb.DuckDBPyConnection) -> None:
-    """Give usage rows written without a cell (not by the ledger: a migration, a direct insert)
-    theirs under the stored layout (in the writer's transaction)."""
+    """Give rows written without a cell (not by the ledger: a direct insert) theirs under the
+    stored layout, as the ledger would (in the writer's transaction); a usage row without a rate
+    key keeps none."""
     row = first(con.execute("SELECT value FROM meta WHERE key = ?", [META_KEY]))
     expr = stored_cell_sql(row[0] if row else None)
     for table in ("events", "corrections"):
         con.execute(f"UPDATE {table} SET rate_cell = {expr} "
-                    "WHERE type = 'llm.usage' AND rate_key IS NOT NULL AND rate_cell IS NULL")
+                    "WHERE rate_cell IS NULL AND (rate_key IS NOT NULL OR type IS DISTINCT FROM 'llm.usage')")
 
 
 def _keys(groups: Sequence[str]) -> str:
@@ -310,6 +311,11 @@ FROM (
 GROUP BY ALL"""
 
 
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = first(con.execute(sql))
+    return int(row[0] or 0) if row else 0
+
+
 def _bounded(con: duckdb.DuckDBPyConnection, cells: pa.Table) -> bool:
     """Whether the columns' statistics bound every event's dot product below 2^63 pico-dollars."""
     parts = ", ".join(f'min("{b}"), max("{b}")' for b in QTY_BUCKETS)
@@ -330,17 +336,21 @@ def _sums(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str,
           stored_cells: bool) -> str | None:
     """Fill the temp table of sums per group; the SELECT of the rows from it, or None (no table:
     this path does not apply)."""
-    found = first(con.execute(  # usage rows without a rate key, the key range, the stored cells' layout
-        "SELECT k1 + k2, least(lo1, lo2), greatest(hi1, hi2, n), layout FROM"
-        " (SELECT count(*) AS k1 FROM events WHERE rate_key IS NULL AND type = 'llm.usage'),"
-        " (SELECT count(*) AS k2 FROM corrections WHERE rate_key IS NULL AND type = 'llm.usage'),"
+    found = first(con.execute(  # rows without a stored cell, the key range, the stored cells' layout
+        "SELECT c1 + c2, least(lo1, lo2), greatest(hi1, hi2, n), layout FROM"
+        " (SELECT count(*) AS c1 FROM events WHERE rate_cell IS NULL),"
+        " (SELECT count(*) AS c2 FROM corrections WHERE rate_cell IS NULL),"
         " (SELECT min(rate_key) AS lo1, max(rate_key) AS hi1 FROM events),"
         " (SELECT min(rate_key) AS lo2, max(rate_key) AS hi2 FROM corrections),"
         " (SELECT max(key_id) AS n FROM usage_keys),"
         f" (SELECT max(value) AS layout FROM meta WHERE key = '{META_KEY}')"))
     rows = _card_rows(con, cards)
-    if found is None or found[0] or (found[1] is not None and found[1] < 0) or rows is None:
+    if found is None or (found[1] is not None and found[1] < 0) or rows is None:
         return None
+    cell_less = int(found[0] or 0)  # the ledger stores every event's cell (0: not a usage event)
+    if cell_less and _count(con, "SELECT (SELECT count(*) FROM events WHERE rate_key IS NULL AND type = 'llm.usage')"
+                                 " + (SELECT count(*) FROM corrections WHERE rate_key IS NULL AND type = 'llm.usage')"):
+        return None  # usage rows without a rate key (not written by the ledger): the string join prices them
     layout = Layout.of(rows)
     max_key = int(found[2] or 0)  # every id a row can carry has a cell (no row is dropped)
     if layout.size + max_key + 1 > _MAX_CELLS:
@@ -348,9 +358,11 @@ def _sums(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str,
     cells = layout.cells(rows, max_key)
     branches = layout.branches()
     stored = stored_cells and bool(found[3]) and json.loads(found[3]) == branches
-    # the stored cell, computed where it is missing (a row written without one); coalesce evaluates
-    # the computation only for those rows
-    cell = f"coalesce(e.rate_cell, {cell_sql(branches, 'e.')})" if stored else cell_sql(branches, "e.")
+    computed = cell_sql(branches, "e.")
+    if not stored:
+        cell = computed
+    else:  # coalesce computes the cell only where none is stored, but costs a pass over every row
+        cell = f"coalesce(e.rate_cell, {computed})" if cell_less else "e.rate_cell"
     priced = [b for b in RATED_BUCKETS if any(cells[f"pp_{b}"].to_pylist())]
     checked = not _bounded(con, cells)
     con.register("_wm_kc_arrow", cells)

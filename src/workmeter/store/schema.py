@@ -52,7 +52,7 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rate_key", "INTEGER"),
     # the usage event's price cell under the current cards' layout (``rating.keyed``): derived
     # from the columns above, set at ingest and rewritten when the current cards change, never
-    # part of the event's record (NULL: not computed, and reports compute it)
+    # part of the event's record; 0 on other events (NULL: not computed, reports compute it)
     ("rate_cell", "INTEGER"),
 )
 
@@ -72,9 +72,10 @@ def cell_sql(branches: Mapping[str, str], prefix: str = "") -> str:
 
 @lru_cache(maxsize=8)
 def stored_cell_sql(meta_value: str | None, prefix: str = "") -> str:
-    """The cell SQL of the layout ``meta`` stores (a key's own number when it stores none)."""
+    """The cell the ledger stores for a row under the layout ``meta`` stores (a key's own number
+    when it stores none): 0 for an event without a rate key (not a usage event)."""
     branches = json.loads(meta_value) if meta_value else None
-    return cell_sql(branches or {}, prefix)
+    return f"coalesce({cell_sql(branches or {}, prefix)}, 0)"
 
 
 
@@ -141,8 +142,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         # rate cards no longer carry a per-row quantity limit (overflow is checked per product)
         *(f"ALTER TABLE IF EXISTS {t} DROP COLUMN IF EXISTS qty_limit" for t in ("rate_cards", "rate_cards_current"))),
     # 3 → 4: every usage event's price cell; the rater fills them in under its layout (no layout
-    # is recorded yet, so the first one rewrites every row)
-    3: tuple(f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_cell" INTEGER' for table in ("events", "corrections")),
+    # is recorded yet, so the first one rewrites every usage row); other events' cell is 0
+    3: tuple(stmt for table in ("events", "corrections") for stmt in (
+        f'ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "rate_cell" INTEGER',
+        f"UPDATE {table} SET rate_cell = 0 WHERE type IS DISTINCT FROM 'llm.usage'")),
 }
 
 
