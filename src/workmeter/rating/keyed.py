@@ -17,13 +17,14 @@ numbered below zero. The :class:`Layout` is this numbering: a ``CASE`` on
 ``rate_key`` that gives each event its *cell* from a few integer operations
 (time of day, which needs a modulo, only for the keys priced by it).
 
-The ledger stores every usage event's cell at ingest (``rate_cell``) under
-the layout of the current cards, kept in ``meta`` (``rate_cells``); when the
-current cards change (:func:`store_cells`, in the same transaction) the
-cells of the keys whose layout changed are rewritten. A query under the
-current cards then reads the stored cell; under other cards (an older
-rating run), or when some usage row has no stored cell, it computes the
-cell with the same ``CASE``. Either way the result is the same.
+The ledger stores every usage event's cell at ingest (``rate_cell``; 0 on
+other events) under the layout of the current cards, kept in ``meta``
+(``rate_cells``); when the current cards change (:func:`store_cells`, in the
+same transaction) the cells of the keys whose layout changed are rewritten.
+A query under the current cards then joins on the stored cell; under other
+cards (an older rating run) it computes the cell with the same ``CASE``, and
+where some row has no stored cell (written by something other than the
+ledger) it computes that row's. Either way the result is the same.
 
 The cells table holds, for every cell, the whole pico-dollar price per unit
 of each bucket of the one card row covering it (every row boundary is a

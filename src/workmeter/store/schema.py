@@ -78,7 +78,6 @@ def stored_cell_sql(meta_value: str | None, prefix: str = "") -> str:
     return f"coalesce({cell_sql(branches or {}, prefix)}, 0)"
 
 
-
 PROMOTED_ATTRIBUTES: tuple[str, ...] = ("team", "project", "workflow", "user")
 
 #: The layout version of a database file (meta ``schema_version``). A file records the version
