@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -60,14 +61,7 @@ def test_a_layout_1_file_gains_the_prompt_hash_column_filled_from_its_events(tmp
     wm = Workmeter.open(path)
     wm.ledger.ingest([usage_event("p1", prompt_hash="abc"), usage_event("p2"), usage_event("p3", prompt_hash="abc")])
     wm.ledger.void("test", "p3", "test traffic")
-    wm.close()
-    con = duckdb.connect(str(path))  # make it a file from before the column and before versions
-    _to_layout_2(con)
-    for table in ("events", "corrections"):
-        con.execute(f"ALTER TABLE {table} DROP COLUMN prompt_hash")
-    con.execute("DELETE FROM meta WHERE key = 'schema_version'")
-    con.close()
-    wm = Workmeter.open(path)
+    wm = _reopened(wm, _to_layout_1)  # a file from before the column and before versions
     rows = wm.db.read().execute("SELECT id, prompt_hash FROM live_events ORDER BY id").fetchall()
     assert rows == [("p1", "abc"), ("p2", None)]
     assert wm.db.read().execute("SELECT prompt_hash FROM corrections").fetchall() == [("abc",)]
@@ -76,6 +70,24 @@ def test_a_layout_1_file_gains_the_prompt_hash_column_filled_from_its_events(tmp
     assert wm.db.read().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
         (str(SCHEMA_VERSION),)]
     wm.close()
+
+
+def _reopened(wm: Workmeter, change: Callable[[duckdb.DuckDBPyConnection], None]) -> Workmeter:
+    """Close ``wm``, ``change`` its file with plain DuckDB (make it an older layout), open it again."""
+    path = wm.db.path
+    wm.close()
+    con = duckdb.connect(path)
+    change(con)
+    con.close()
+    return Workmeter.open(path)
+
+
+def _to_layout_1(con: duckdb.DuckDBPyConnection) -> None:
+    """Make a file look like layout 1: no prompt_hash column, no recorded version."""
+    _to_layout_2(con)
+    for table in ("events", "corrections"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN prompt_hash")
+    con.execute("DELETE FROM meta WHERE key = 'schema_version'")
 
 
 def _to_layout_2(con: duckdb.DuckDBPyConnection) -> None:
@@ -113,11 +125,7 @@ def test_a_layout_3_file_gains_stored_price_cells_and_prices_as_before(tmp_path:
     wm.rater.refresh()
     before = cost_by(wm.db, ["id"])
     cells = wm.db.read().execute("SELECT id, rate_cell FROM live_events ORDER BY id").fetchall()
-    wm.close()
-    con = duckdb.connect(str(path))
-    _to_layout_3(con)
-    con.close()
-    wm = Workmeter.open(path)
+    wm = _reopened(wm, _to_layout_3)
     cur = wm.db.read()
     assert cur.execute("SELECT count(rate_cell) FROM live_events").fetchall() == [(0,)]
     assert cost_by(wm.db, ["id"]) == before  # cells not stored yet: the query computes them
@@ -139,11 +147,7 @@ def test_a_layout_2_file_gains_rate_keys_and_prices_as_before(tmp_path: Path) ->
     assert wm.ledger.counts()["events"] == 4
     before = cost_by(wm.db, ["provider", "model"])
     keys = wm.db.read().execute("SELECT model, rate_key FROM live_events ORDER BY id").fetchall()
-    wm.close()
-    con = duckdb.connect(str(path))
-    _to_layout_2(con)
-    con.close()
-    wm = Workmeter.open(path)
+    wm = _reopened(wm, _to_layout_2)
     cur = wm.db.read()
     assert cur.execute("SELECT count(*) FROM live_events WHERE rate_key IS NULL").fetchall() == [(0,)]
     # the same key gets the same id whichever table it is in; each key has exactly one id

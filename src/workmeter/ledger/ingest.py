@@ -38,7 +38,7 @@ from workmeter.ledger.stage import (
     SEEN_FROM_COLUMNS,
     staged_sql,
 )
-from workmeter.store.duckdb import Database, first
+from workmeter.store.duckdb import Database, count_of, first
 
 STATUSES = ("accepted", "duplicate", "conflict", "rejected")
 #: Rows per Arrow batch of a text ingest: DuckDB scans batches in parallel.
@@ -159,8 +159,8 @@ class Ledger:
         row group with one thread; a temp table with every thread: 22-25% less wall time)."""
         con.execute(f"CREATE OR REPLACE TEMP TABLE _seen AS {SEEN_FROM_COLUMNS.replace('{input}', relation)}")
         try:
-            seen = _count(con, "SELECT count(*) FROM _seen")
-            total = _count(con, f"SELECT count(*) FROM {relation}") if seen else 0
+            seen = count_of(con, "SELECT count(*) FROM _seen")
+            total = count_of(con, f"SELECT count(*) FROM {relation}") if seen else 0
             if seen * _RESENT < total or not seen:
                 if copy_new:
                     con.execute(f"CREATE OR REPLACE TEMP TABLE _pq AS SELECT * FROM {relation}")
@@ -169,7 +169,7 @@ class Ledger:
                 return self._stage_and_append(con, envelope, origin, with_results, seen_in_stage=True,
                                               text_input=False)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS {KEYS_FROM_COLUMNS.replace('{input}', relation)}")
-            dups = _count(con, "SELECT count(*) FILTER (WHERE dup) FROM _keys")
+            dups = count_of(con, "SELECT count(*) FILTER (WHERE dup) FROM _keys")
             if dups == total:
                 report = IngestReport(duplicates=dups)
                 if with_results:
@@ -282,8 +282,7 @@ class Ledger:
         cur = self.db.read()
 
         def one(sql: str) -> int:
-            row = first(cur.execute(sql))
-            return int(row[0]) if row else 0
+            return count_of(cur, sql)
 
         return {"events": one("SELECT count(*) FROM live_events"),
                 "stored": one("SELECT count(*) FROM events"),
@@ -330,11 +329,6 @@ def _in_ranges(wanted: Results, pos: str = "pos") -> str:
         return "true" if wanted else "false"
     ranges = [f"({pos} >= {int(a)} AND {pos} < {int(b)})" for a, b in wanted]
     return f"({' OR '.join(ranges)})" if ranges else "false"
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = first(con.execute(sql))
-    return int(row[0]) if row else 0
 
 
 def _aborted(con: duckdb.DuckDBPyConnection) -> bool:

@@ -57,7 +57,7 @@ import pyarrow as pa
 
 from workmeter.catalog.model import DAY_US, IN_MAX, RATED_BUCKETS
 from workmeter.rating.store import PICO, QTY_BUCKETS
-from workmeter.store.duckdb import first
+from workmeter.store.duckdb import count_of, first
 from workmeter.store.schema import CELL_PREFIX as _P
 from workmeter.store.schema import META_CELLS as META_KEY
 from workmeter.store.schema import cell_sql, stored_cell_sql
@@ -184,6 +184,13 @@ def _strides(dims: Sequence[_Dim]) -> list[int]:
     return [*reversed(out), stride]  # the last one: cells of the key
 
 
+def _by_key(rows: list[_Row]) -> dict[int, list[_Row]]:
+    out: dict[int, list[_Row]] = {}
+    for r in rows:
+        out.setdefault(r.key, []).append(r)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """The cell numbering of one set of cards: the keys with cuts, each with its dimensions and
@@ -194,9 +201,7 @@ class Layout:
 
     @classmethod
     def of(cls, rows: list[_Row]) -> Layout:
-        by_key: dict[int, list[_Row]] = {}
-        for r in rows:
-            by_key.setdefault(r.key, []).append(r)
+        by_key = _by_key(rows)
         dims: dict[int, tuple[_Dim, ...]] = {}
         bases: dict[int, int] = {}
         base = 0
@@ -223,9 +228,7 @@ class Layout:
 
     def cells(self, rows: list[_Row], max_key: int) -> pa.Table:
         """Every cell's prices: keys 0..``max_key`` as themselves, then the cells of the keys with cuts."""
-        by_key: dict[int, list[_Row]] = {}
-        for r in rows:
-            by_key.setdefault(r.key, []).append(r)
+        by_key = _by_key(rows)
         ids: list[int] = []
         prices: list[tuple[int, ...] | None] = []
         for key in range(max_key + 1):  # none: a key not rated yet (dead)
@@ -243,14 +246,20 @@ class Layout:
         return pa.table(cols)
 
 
-def current_layout(con: duckdb.DuckDBPyConnection, cards: str = "rate_cards_current") -> Layout | None:
-    """The layout of ``cards``; None when the integer path cannot price them (finer than a
-    pico-dollar, or too many cells)."""
+def _layout(con: duckdb.DuckDBPyConnection, cards: str) -> tuple[list[_Row], Layout] | None:
+    """The card rows of ``cards`` and their layout; None when the integer path cannot price them
+    (finer than a pico-dollar, or too many cells)."""
     rows = _card_rows(con, cards)
     if rows is None:
         return None
     layout = Layout.of(rows)
-    return layout if layout.size <= _MAX_CELLS else None
+    return (rows, layout) if layout.size <= _MAX_CELLS else None
+
+
+def current_layout(con: duckdb.DuckDBPyConnection, cards: str = "rate_cards_current") -> Layout | None:
+    """The layout of ``cards`` (None: see :func:`_layout`)."""
+    found = _layout(con, cards)
+    return found[1] if found else None
 
 
 def store_cells(con: duckdb.DuckDBPyConnection) -> int:
@@ -277,6 +286,11 @@ def store_cells(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [META_KEY, json.dumps(new, sort_keys=True) if new is not None else ""])
     return changed
+
+
+def cells_stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``meta`` records a layout of stored cells (not yet in a file migrated from layout 3)."""
+    return first(con.execute("SELECT 1 FROM meta WHERE key = ?", [META_KEY])) is not None
 
 
 def fill_cells(con: duckdb.DuckDBPyConnection) -> None:
@@ -312,11 +326,6 @@ FROM (
 GROUP BY ALL"""
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = first(con.execute(sql))
-    return int(row[0] or 0) if row else 0
-
-
 def _bounded(con: duckdb.DuckDBPyConnection, cells: pa.Table) -> bool:
     """Whether the columns' statistics bound every event's dot product below 2^63 pico-dollars."""
     parts = ", ".join(f'min("{b}"), max("{b}")' for b in QTY_BUCKETS)
@@ -345,14 +354,14 @@ def _sums(con: duckdb.DuckDBPyConnection, groups: Sequence[str], where: str,
         " (SELECT min(rate_key) AS lo2, max(rate_key) AS hi2 FROM corrections),"
         " (SELECT max(key_id) AS n FROM usage_keys),"
         f" (SELECT max(value) AS layout FROM meta WHERE key = '{META_KEY}')"))
-    rows = _card_rows(con, cards)
-    if found is None or (found[1] is not None and found[1] < 0) or rows is None:
+    laid = _layout(con, cards)
+    if found is None or (found[1] is not None and found[1] < 0) or laid is None:
         return None
     cell_less = int(found[0] or 0)  # the ledger stores every event's cell (0: not a usage event)
-    if cell_less and _count(con, "SELECT (SELECT count(*) FROM events WHERE rate_key IS NULL AND type = 'llm.usage')"
+    if cell_less and count_of(con, "SELECT (SELECT count(*) FROM events WHERE rate_key IS NULL AND type = 'llm.usage')"
                                  " + (SELECT count(*) FROM corrections WHERE rate_key IS NULL AND type = 'llm.usage')"):
         return None  # usage rows without a rate key (not written by the ledger): the string join prices them
-    layout = Layout.of(rows)
+    rows, layout = laid
     max_key = int(found[2] or 0)  # every id a row can carry has a cell (no row is dropped)
     if layout.size + max_key + 1 > _MAX_CELLS:
         return None

@@ -20,7 +20,7 @@ from workmeter.core.errors import InvalidInput, NotFound
 from workmeter.normalize.buckets import Buckets
 from workmeter.rating import store
 from workmeter.rating.card import CardRow, Segment, card
-from workmeter.rating.keyed import store_cells
+from workmeter.rating.keyed import cells_stored, store_cells
 from workmeter.rating.reference import RatedEvent, rate_segments
 from workmeter.rating.runs import RatingRun, insert_run, list_runs, read_runs, segments
 from workmeter.store.duckdb import Database
@@ -46,9 +46,9 @@ class Rater:
             version = catalog.latest_version() or catalog.sync().version
             self._record_run(version, None, None, "initial rating run (first catalog sync)")
         self.refresh()
-        with db.write() as con:  # a file from before stored cells, or one whose cells lag its cards
-            rewritten = store_cells(con)
-        if rewritten:
+        if not cells_stored(db.read()):  # a file from before stored cells (every change of the cards keeps them)
+            with db.write() as con:
+                store_cells(con)
             db.checkpoint()
 
     # runs ---------------------------------------------------------------

@@ -129,6 +129,12 @@ class Database:
             self.conn.close()
 
 
+def count_of(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The integer one-value query ``sql`` answers (0 for no row or NULL)."""
+    row = first(con.execute(sql))
+    return int(row[0] or 0) if row else 0
+
+
 def first(result: duckdb.DuckDBPyConnection) -> tuple | None:  # type: ignore[type-arg]
     """The first row of an executed query, fully consuming it (DuckDB requires a result be
     finished before the connection runs anything else)."""
